@@ -1,0 +1,411 @@
+"""The whole configuration tree of a training run, as typed dataclasses.
+
+tyro turns every field's docstring into `python train.py --help`; this file is the reference
+manual. Defaults live here once. `__post_init__` only validates and names the flag to change.
+This module imports no torch so that `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import io
+import re
+import sys
+import types
+import typing
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from lp.errors import UserError
+
+BackboneArch = Literal[
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+]
+HeadKind = Literal["heatmap", "regression"]
+AugmentationPreset = Literal["none", "default", "dlc"]
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+@dataclass(kw_only=True)
+class RunConfig:
+    """Where a run writes and how it starts."""
+
+    output_dir: Path | None = None
+    """Run directory. Default: outputs/YYYY-MM-DD/HH-MM-SS under the current directory."""
+    resume_from: Path | None = None
+    """A run directory written by an earlier `train.py`: continue it at the step where it stopped,
+    with its saved config.yaml (flags given now override it). The run keeps writing there."""
+    seed: int = 0
+    """Seed for model initialisation, batch order and augmentation."""
+
+
+@dataclass(kw_only=True)
+class DataConfig:
+    """Labeled frames: where they are, how they are split, resized and augmented."""
+
+    data_dir: Path = Path("data/mirror-mouse-example")
+    """Project folder holding the labels CSV; image paths in the CSV are relative to it."""
+    csv_file: str = "CollectedData.csv"
+    """Labels file inside data_dir, DeepLabCut style (scorer / bodyparts / coords header rows)."""
+    image_height: int = 256
+    """Height in pixels every frame is resized to before the network; a multiple of 32."""
+    image_width: int = 256
+    """Width in pixels every frame is resized to before the network; a multiple of 32."""
+    val_fraction: float = 0.1
+    """Fraction of labeled frames held out for validation (model selection)."""
+    test_fraction: float = 0.1
+    """Fraction of labeled frames held out for the final test error."""
+    split_seed: int = 0
+    """Seed of the train/val/test split; the same seed always gives the same split."""
+    train_frames: int | None = None
+    """Use only this many training frames (a fixed subset of the train split). Default: all."""
+    augmentation: AugmentationPreset = "default"
+    """Augmentation preset: none; default (rotation, scale/translate, blur, brightness/contrast);
+    dlc (stronger, DeepLabCut-like)."""
+    flip_pairs: tuple[tuple[str, str], ...] = ()
+    """Keypoint name pairs swapped by a horizontal flip (e.g. left/right paws). Empty: no flips."""
+
+    def __post_init__(self) -> None:
+        for name, value in (("image-height", self.image_height), ("image-width", self.image_width)):
+            _check(value >= 32 and value % 32 == 0, f"--data.{name} must be a positive multiple of 32, got {value}")
+        _check(0 <= self.val_fraction < 1, f"--data.val-fraction must be in [0, 1), got {self.val_fraction}")
+        _check(0 <= self.test_fraction < 1, f"--data.test-fraction must be in [0, 1), got {self.test_fraction}")
+        _check(
+            self.val_fraction + self.test_fraction < 1,
+            "--data.val-fraction plus --data.test-fraction must leave frames for training",
+        )
+        _check(
+            self.train_frames is None or self.train_frames > 0,
+            f"--data.train-frames must be positive, got {self.train_frames}",
+        )
+
+
+@dataclass(kw_only=True)
+class BackboneConfig:
+    """Feature extractor."""
+
+    arch: BackboneArch = "resnet50"
+    """Backbone architecture (torchvision)."""
+    weights: str = "none"
+    """Initial weights: none (random), imagenet (torchvision's weights, downloaded once when
+    online), or a path to a torchvision state dict (.pth or .safetensors)."""
+
+
+@dataclass(kw_only=True)
+class ModelConfig:
+    """Network: backbone plus head."""
+
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    head: HeadKind = "heatmap"
+    """heatmap: upsampling head and subpixel soft-argmax; regression: pooled features to (x, y)."""
+    heatmap_downsample: int = 2
+    """Heatmap side = image side / 2**heatmap_downsample (0 to 5)."""
+    heatmap_sigma_px: float = 1.25
+    """Standard deviation of the Gaussian target, in heatmap pixels."""
+
+    def __post_init__(self) -> None:
+        _check(
+            0 <= self.heatmap_downsample <= 5,
+            f"--model.heatmap-downsample must be in 0..5, got {self.heatmap_downsample}",
+        )
+        _check(self.heatmap_sigma_px > 0, f"--model.heatmap-sigma-px must be > 0, got {self.heatmap_sigma_px}")
+
+
+@dataclass(kw_only=True)
+class LossesConfig:
+    """Loss terms and their weights."""
+
+    heatmap: Literal["mse", "kl", "js"] = "mse"
+    """Supervised loss of the heatmap head: mse, kl (Kullback-Leibler) or js (Jensen-Shannon)."""
+    supervised_weight: float = 1.0
+    """Weight of the supervised term (the regression head always uses MSE in pixels)."""
+
+
+@dataclass(kw_only=True)
+class OptimConfig:
+    """Optimizer and learning-rate schedule (pure functions of the step)."""
+
+    optimizer: Literal["adam", "adamw"] = "adam"
+    """Optimizer."""
+    lr: float = 1e-3
+    """Peak learning rate."""
+    weight_decay: float = 0.0
+    """Weight decay (decoupled for adamw)."""
+    scheduler: Literal["multistep", "cosine"] = "multistep"
+    """multistep: multiply by gamma at each milestone; cosine: decay to zero at max_steps."""
+    milestone_fractions: tuple[float, ...] = (0.5, 0.75, 0.9)
+    """Multistep milestones as fractions of --train.max-steps."""
+    gamma: float = 0.5
+    """Multistep decay factor."""
+    warmup_steps: int = 0
+    """Linear learning-rate warm-up from 0 over this many steps."""
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, f"--optim.lr must be > 0, got {self.lr}")
+        _check(
+            all(0 < f < 1 for f in self.milestone_fractions),
+            f"--optim.milestone-fractions must lie in (0, 1), got {self.milestone_fractions}",
+        )
+        _check(self.warmup_steps >= 0, f"--optim.warmup-steps must be >= 0, got {self.warmup_steps}")
+
+
+@dataclass(kw_only=True)
+class LoopConfig:
+    """The training loop. Steps (optimizer updates) are the unit of time."""
+
+    max_steps: int = 2000
+    """Number of optimizer steps."""
+    batch_size: int = 16
+    """Labeled frames per optimizer step, in total over all processes and accumulation steps."""
+    grad_accum_steps: int = 1
+    """Split each step's batch into this many micro-batches (same result, less memory)."""
+    freeze_backbone_steps: int = 0
+    """Keep the backbone's weights fixed for this many steps, then train them too."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Arithmetic precision: fp32, or bf16/fp16 mixed precision (GPU)."""
+    channels_last: bool = True
+    """Use the channels-last memory layout on GPUs (faster convolutions)."""
+    log_every_steps: int = 50
+    """Log losses, learning rate and images/s every this many steps."""
+    checkpoint_every_steps: int = 500
+    """Save resumable state every this many steps (and at the end)."""
+
+    def __post_init__(self) -> None:
+        _check(self.max_steps > 0, f"--train.max-steps must be > 0, got {self.max_steps}")
+        _check(self.batch_size > 0, f"--train.batch-size must be > 0, got {self.batch_size}")
+        _check(self.grad_accum_steps > 0, f"--train.grad-accum-steps must be > 0, got {self.grad_accum_steps}")
+        _check(self.log_every_steps > 0, f"--train.log-every-steps must be > 0, got {self.log_every_steps}")
+        _check(
+            self.checkpoint_every_steps > 0,
+            f"--train.checkpoint-every-steps must be > 0, got {self.checkpoint_every_steps}",
+        )
+
+
+@dataclass(kw_only=True)
+class EvalConfig:
+    """Validation during training and the final predictions on labeled frames."""
+
+    val_every_steps: int = 250
+    """Compute the validation pixel error every this many steps (and at the end)."""
+    batch_size: int = 32
+    """Frames per forward pass when predicting."""
+    tensorboard_images: int = 4
+    """Validation frames drawn with predicted vs. labeled keypoints in TensorBoard."""
+
+    def __post_init__(self) -> None:
+        _check(self.val_every_steps > 0, f"--eval.val-every-steps must be > 0, got {self.val_every_steps}")
+        _check(self.batch_size > 0, f"--eval.batch-size must be > 0, got {self.batch_size}")
+
+
+@dataclass(kw_only=True)
+class TrainConfig:
+    """Train a pose model on labeled frames."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    losses: LossesConfig = field(default_factory=LossesConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: LoopConfig = field(default_factory=LoopConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading configs: Python config files, the command line, and the saved config.yaml.
+
+
+def load_config_file(path: Path) -> TrainConfig:
+    """Run a Python config file and return its `config()`."""
+    if not path.is_file():
+        raise UserError(f"config file {path} not found: pass --config configs/<name>.py")
+    spec = importlib.util.spec_from_file_location(f"lp_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "config"):
+        raise UserError(f"config file {path} defines no config() function returning a TrainConfig")
+    cfg = module.config()
+    if not isinstance(cfg, TrainConfig):
+        raise UserError(f"config() in {path} returned {type(cfg).__name__}, not a TrainConfig")
+    return cfg
+
+
+def _pop_option(args: list[str], *names: str) -> tuple[str | None, list[str]]:
+    """Remove `--name value` or `--name=value` from args; return the value and the rest."""
+    rest, value, i = [], None, 0
+    while i < len(args):
+        arg = args[i]
+        key = arg.split("=", 1)[0]
+        if key in names:
+            if "=" in arg:
+                value = arg.split("=", 1)[1]
+            elif i + 1 < len(args):
+                value, i = args[i + 1], i + 1
+            else:
+                raise UserError(f"{arg} needs a value")
+        else:
+            rest.append(arg)
+        i += 1
+    return value, rest
+
+
+def _find_option(args: list[str], *names: str) -> str | None:
+    for i, arg in enumerate(args):
+        key = arg.split("=", 1)[0]
+        if key in names:
+            if "=" in arg:
+                return arg.split("=", 1)[1]
+            return args[i + 1] if i + 1 < len(args) else None
+    return None
+
+
+def parse_train_args(argv: list[str], prog: str = "train.py") -> TrainConfig:
+    """`--config FILE` (or a run being resumed) gives the base; every other flag overrides it."""
+    config_path, rest = _pop_option(list(argv), "--config")
+    resume = _find_option(rest, "--run.resume-from", "--run.resume_from")
+    if resume is not None and config_path is not None:
+        raise UserError("--config and --run.resume-from together: drop --config, a resumed run uses its config.yaml")
+    if resume is not None:
+        base = load_config(run_config_path(Path(resume)))
+    elif config_path is not None:
+        base = load_config_file(Path(config_path))
+    else:
+        base = TrainConfig()
+    return cli(TrainConfig, base, rest, prog)
+
+
+def run_config_path(run_dir: Path) -> Path:
+    """config.yaml of a run directory, or a one-line error when it is not a run."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise UserError(f"{run_dir} is not an lp run directory (no config.yaml): pass a folder written by train.py")
+    return path
+
+
+def cli(cls: type, default, args: list[str], prog: str):
+    """tyro.cli, with its boxed errors folded into one line naming the flag."""
+    import tyro
+
+    stderr, stdout = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stderr(stderr), redirect_stdout(stdout):
+            return tyro.cli(cls, default=default, args=args, prog=prog)
+    except SystemExit as exit_:
+        if exit_.code in (0, None):  # --help
+            sys.stdout.write(stdout.getvalue() + stderr.getvalue())
+            raise
+        raise UserError(_fold_tyro_error(stderr.getvalue() + stdout.getvalue(), prog)) from None
+    except ValueError as error:  # raised by a __post_init__ outside tyro's own handling
+        raise UserError(str(error)) from None
+
+
+def _fold_tyro_error(text: str, prog: str) -> str:
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip().strip("│╭╮╰╯─ ")
+        if not line or set(line) <= set("-─"):
+            continue
+        if line.startswith(("Argument helptext", "For full helptext")):
+            break
+        lines.append(line)
+    if not lines:
+        return f"invalid arguments (see python {prog} --help)"
+    title, body = lines[0], " ".join(lines[1:])
+    return f"{title.lower()}: {body} (see python {prog} --help)"
+
+
+def config_to_dict(cfg) -> dict:
+    """A plain dict of the config (paths as strings, tuples as lists) for YAML."""
+
+    def plain(value):
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    return plain(cfg)
+
+
+def dump_config(cfg: TrainConfig) -> str:
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
+def load_config(path: Path, cls: type = TrainConfig):
+    """Read a saved config.yaml strictly: unknown keys and wrong types are errors."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"cannot read {path}: {error}") from None
+    try:
+        return _build(cls, data if data is not None else {}, "")
+    except (TypeError, ValueError) as error:
+        raise UserError(f"{path}: {error}") from None
+
+
+def _build(cls: type, data, where: str):
+    if not isinstance(data, dict):
+        raise TypeError(f"{where or 'top level'} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown key {where}{unknown[0]}")
+    kwargs = {key: _convert(hints[key], value, f"{where}{key}") for key, value in data.items()}
+    return cls(**kwargs)
+
+
+def _convert(hint, value, where: str):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where + ".")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _convert(option, value, where)
+            except (TypeError, ValueError) as error:
+                errors.append(str(error))
+        raise TypeError(f"{where}: {'; '.join(errors)}")
+    if origin is Literal:
+        if value not in args:
+            raise ValueError(f"{where} must be one of {list(args)}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{where} must be a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, where) for v in value)
+        if len(args) != len(value):
+            raise ValueError(f"{where} must have {len(args)} items, got {len(value)}")
+        return tuple(_convert(a, v, where) for a, v in zip(args, value))
+    if hint is Path:
+        if not isinstance(value, str):
+            raise TypeError(f"{where} must be a path, got {value!r}")
+        return Path(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool):
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise TypeError(f"{where} must be {hint.__name__}, got {value!r}")
+        return value
+    raise TypeError(f"{where}: unsupported type {hint}")

@@ -1,0 +1,225 @@
+"""The training loop: build data, model, losses and optimizer; accelerate.prepare; one loop over
+steps; then predictions on every labeled frame. Read it top to bottom."""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list, set_seed
+from tqdm import tqdm
+
+from lp.config import TrainConfig, dump_config
+from lp.data.augment import Augmenter, flip_permutation
+from lp.data.batch import LabeledBatch
+from lp.data.heatmaps import compute_heatmaps
+from lp.data.labeled import LabeledData, load_labeled_data
+from lp.engine.checkpoint import TrainState, export_model, load_exported
+from lp.engine.evaluate import predict_images
+from lp.engine.sampler import BatchSampler
+from lp.engine.schedule import backbone_trainable, compute_lr
+from lp.errors import UserError
+from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_predictions_csv
+from lp.losses import LossBundle
+from lp.metrics import compute_pixel_error, summarize_pixel_error
+from lp.models import build_model
+from lp.viz.draw import draw_labels_and_predictions
+
+PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    pixel_error: dict[str, dict[str, float]]
+    """Mean / median / count of the pixel error per split, from the exported best model."""
+    step_times_s: list[float]
+    """Wall-clock time after each step of this session (the last one after a device sync)."""
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision])
+    device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
+    is_main = accelerator.is_main_process
+    micro_batch_global = cfg.train.batch_size // cfg.train.grad_accum_steps
+    if cfg.train.batch_size % (cfg.train.grad_accum_steps * world):
+        raise UserError(
+            f"--train.batch-size {cfg.train.batch_size} must be divisible by --train.grad-accum-steps "
+            f"({cfg.train.grad_accum_steps}) times the number of processes ({world})"
+        )
+    resume_dir = cfg.run.resume_from
+    if resume_dir is not None and not (Path(resume_dir) / "state").is_dir():
+        raise UserError(f"--run.resume-from {resume_dir} has no saved state/: pass a run directory that train.py wrote")
+
+    # Data: every labeled image decoded once and kept on the device.
+    data = load_labeled_data(cfg.data)
+    names = data.frames.keypoint_names
+    try:
+        augment = Augmenter(cfg.data.augmentation, *data.image_hw, flip_permutation(names, cfg.data.flip_pairs))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    images, keypoints = data.images.to(device), data.keypoints.to(device)
+    sampler = BatchSampler(torch.from_numpy(data.split["train"]), cfg.run.seed, device)
+    augment_generator = torch.Generator(device=device)
+
+    # Model, losses, optimizer.
+    set_seed(cfg.run.seed)  # the same initial weights on every process
+    model = build_model(cfg.model, len(names), data.image_hw)
+    channels_last = cfg.train.channels_last and device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    losses = LossBundle(cfg.losses, cfg.model.head)
+    optimizer_class = torch.optim.AdamW if cfg.optim.optimizer == "adamw" else torch.optim.Adam
+    optimizer = optimizer_class(
+        [{"params": model.backbone.parameters()}, {"params": model.head.parameters()}],
+        lr=cfg.optim.lr,
+        weight_decay=cfg.optim.weight_decay,
+    )
+    model, optimizer = accelerator.prepare(model, optimizer)
+    network = accelerator.unwrap_model(model)
+    state = TrainState()
+    accelerator.register_for_checkpointing(state)
+
+    # Run directory: new, or the one being resumed (the same path on every process).
+    if resume_dir is not None:
+        run_dir = Path(resume_dir)
+        accelerator.load_state(str(run_dir / "state"))
+    else:
+        run_dir = make_run_dir(cfg.run.output_dir) if is_main else None
+        run_dir = Path(broadcast_object_list([str(run_dir)])[0]) if world > 1 else run_dir
+    saved_cfg = replace(cfg, run=replace(cfg.run, output_dir=run_dir, resume_from=None))
+    writer = None
+    if is_main:
+        atomic_write_text(run_dir / "config.yaml", dump_config(saved_cfg))
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=state.step or None)
+        print(
+            f"lp: {len(names)} keypoints, {len(data.split['train'])}/{len(data.split['val'])}/{len(data.split['test'])}"
+            f" train/val/test frames, {cfg.model.backbone.arch} {cfg.model.head} on {device}"
+            f" ({world} process{'es' * (world > 1)}, {cfg.train.precision}) -> {run_dir}"
+        )
+
+    def make_batch(micro_step: int) -> LabeledBatch:
+        indices = sampler.batch(micro_step, micro_batch_global, rank, world)
+        augment_generator.manual_seed(cfg.run.seed * 1_000_003 + micro_step * 1009 + rank)
+        batch_images, batch_keypoints = augment(images[indices].float() / 255, keypoints[indices], augment_generator)
+        heatmaps = None
+        if losses.needs_heatmaps:
+            heatmaps = compute_heatmaps(
+                batch_keypoints, data.image_hw, cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px
+            )
+        if channels_last:
+            batch_images = batch_images.contiguous(memory_format=torch.channels_last)
+        return LabeledBatch(batch_images, batch_keypoints, heatmaps)
+
+    def validate(step: int) -> None:
+        val = data.split["val"]
+        xy, _ = predict_images(network, images[val], cfg.eval.batch_size, accelerator, channels_last)
+        original = data.to_original(xy, val)
+        errors = compute_pixel_error(original, data.frames.keypoints[val])
+        val_px = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+        if is_main:
+            writer.add_scalar("val/pixel_error", val_px, step)
+            for i, frame in enumerate(val[: cfg.eval.tensorboard_images]):
+                picture = draw_labels_and_predictions(data.images[frame], data.keypoints[frame].numpy(), xy[i])
+                writer.add_image(f"val/frame_{frame}", picture, step)
+        if val_px < state.best_val_px:
+            state.best_val_px = val_px
+            if is_main:
+                export_model(run_dir / "model_best.safetensors", network, names, step, val_px)
+
+    # The loop.
+    max_steps, accum = cfg.train.max_steps, cfg.train.grad_accum_steps
+    has_val = len(data.split["val"]) > 0
+    running: dict[str, torch.Tensor] = {}
+    running_steps, last_log = 0, time.perf_counter()
+    step_times: list[float] = []
+    progress = tqdm(
+        range(state.step, max_steps), initial=state.step, total=max_steps, disable=not is_main, desc="training"
+    )
+    model.train()
+    for step in progress:
+        lr = compute_lr(cfg.optim, step, max_steps)
+        trainable = backbone_trainable(step, cfg.train.freeze_backbone_steps)
+        optimizer.param_groups[0]["lr"] = lr if trainable else 0.0  # frozen backbone: no updates
+        optimizer.param_groups[1]["lr"] = lr
+        network.backbone.train(trainable)  # and fixed batch-norm statistics
+        for micro in range(accum):
+            batch = make_batch(step * accum + micro)
+            with nullcontext() if micro == accum - 1 else accelerator.no_sync(model):
+                outputs = model(batch.images)
+                loss, terms = losses(outputs, batch)
+                accelerator.backward(loss / accum)
+            for name, value in terms.items():
+                running[name] = running.get(name, 0) + value / accum
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        state.step = step + 1
+        running_steps += 1
+        last = state.step == max_steps
+
+        if state.step % cfg.train.log_every_steps == 0 or last:
+            now = time.perf_counter()
+            values = {name: (value / running_steps).item() for name, value in running.items()}
+            images_per_s = running_steps * cfg.train.batch_size / (now - last_log)
+            if is_main:
+                for name, value in values.items():
+                    writer.add_scalar(f"train/{name}", value, state.step)
+                writer.add_scalar("train/lr", lr, state.step)
+                writer.add_scalar("train/images_per_s", images_per_s, state.step)
+                progress.set_postfix(loss=f"{values['total']:.4g}", img_s=f"{images_per_s:.0f}")
+            running, running_steps, last_log = {}, 0, time.perf_counter()
+        if has_val and (state.step % cfg.eval.val_every_steps == 0 or last):
+            validate(state.step)
+        if state.step % cfg.train.checkpoint_every_steps == 0 or last:
+            accelerator.save_state(str(run_dir / "state"))
+            if is_main:
+                export_model(run_dir / "model_last.safetensors", network, names, state.step, state.best_val_px)
+        step_times.append(time.perf_counter())
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    if step_times:
+        step_times[-1] = time.perf_counter()
+    progress.close()
+
+    # Predictions on every labeled frame with the best model (the last one without a val split).
+    best = run_dir / ("model_best.safetensors" if has_val and (run_dir / "model_best.safetensors").is_file() else "model_last.safetensors")
+    weights, _ = load_exported(best)
+    network.load_state_dict(weights)
+    summary = write_labeled_predictions(network, data, run_dir, cfg.eval.batch_size, accelerator, channels_last)
+    if is_main:
+        writer.close()
+        print_summary(summary, best)
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainResult(run_dir, summary, step_times)
+
+
+def write_labeled_predictions(
+    network, data: LabeledData, run_dir: Path, batch_size: int, accelerator: Accelerator, channels_last: bool
+) -> dict[str, dict[str, float]]:
+    """predictions.csv and pixel_error.csv for every labeled frame, in original image pixels."""
+    xy, confidence = predict_images(network, data.images, batch_size, accelerator, channels_last)
+    original = data.to_original(xy)
+    errors = compute_pixel_error(original, data.frames.keypoints)
+    splits = data.split_of_frame
+    if accelerator.is_main_process:
+        frames = data.frames
+        write_predictions_csv(
+            run_dir / "predictions.csv", original, confidence, frames.keypoint_names, frames.scorer, frames.image_paths, splits
+        )
+        write_pixel_error_csv(run_dir / "pixel_error.csv", errors, frames.keypoint_names, frames.image_paths, splits)
+    return summarize_pixel_error(errors, splits)
+
+
+def print_summary(summary: dict[str, dict[str, float]], model_path: Path) -> None:
+    print(f"pixel error of {model_path} on labeled frames (original image pixels):")
+    print(f"  {'split':<7} {'mean':>8} {'median':>8} {'keypoints':>10}")
+    for split, values in summary.items():
+        print(f"  {split:<7} {values['mean']:>8.2f} {values['median']:>8.2f} {values['count']:>10d}")

@@ -1,0 +1,49 @@
+"""Initial weights for torchvision networks: none, imagenet, or a local state-dict file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lp.errors import UserError
+
+
+def build_torchvision(builder, imagenet_weights, weights: str, arch: str) -> nn.Module:
+    """Construct a torchvision model with the weights named by --model.backbone.weights."""
+    if weights == "none":
+        return builder(weights=None)
+    if weights == "imagenet":
+        try:
+            return builder(weights=imagenet_weights)
+        except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
+            raise UserError(
+                f"could not fetch ImageNet weights for {arch} ({error.__class__.__name__}; offline?): "
+                "use --model.backbone.weights none or a local .pth/.safetensors file"
+            ) from None
+    path = Path(weights)
+    if not path.is_file():
+        raise UserError(f"--model.backbone.weights {weights}: no such file; use none, imagenet or a weights file")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # any unreadable file is the user's to fix
+        raise UserError(f"cannot read weights file {path}: {error}") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    model = builder(weights=None)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(("fc.", "classifier."))]
+    if missing:
+        raise UserError(
+            f"weights file {path} does not fit {arch}: {len(missing)} tensors missing (first: {missing[0]}); "
+            f"save a torchvision {arch} state_dict"
+        )
+    if len(unexpected) == len(state):
+        raise UserError(f"weights file {path} shares no tensor names with torchvision's {arch}")
+    return model
