@@ -59,10 +59,13 @@ def compute_affine_matrices(
     shift = torch.where(use[:, None], shift, 0.0) * torch.tensor([width, height], device=device)
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     # Flip first (x -> W-1-x), then rotate and scale about the centre, then translate.
-    sign = torch.where(flips, -1.0, 1.0)
     cx, cy = (width - 1) / 2, (height - 1) / 2
-    row0 = torch.stack([cos * sign, -sin, cx + shift[:, 0] - cos * cx - (-sin) * cy], dim=1)
-    row1 = torch.stack([sin * sign, cos, cy + shift[:, 1] - sin * cx - cos * cy], dim=1)
+    tx = cx + shift[:, 0] - cos * cx + sin * cy
+    ty = cy + shift[:, 1] - sin * cx - cos * cy
+    sign = torch.where(flips, -1.0, 1.0)
+    flipped = flips.float() * (width - 1)  # composing with x -> (W-1) - x moves the offset too
+    row0 = torch.stack([cos * sign, -sin, tx + cos * flipped], dim=1)
+    row1 = torch.stack([sin * sign, cos, ty + sin * flipped], dim=1)
     return torch.stack([row0, row1], dim=1)
 
 
@@ -99,8 +102,8 @@ class Augmenter:
 
         blur = torch.rand(batch, generator=generator, device=device) < preset.blur_prob
         angle = _uniform(generator, batch, 0.0, 360.0, device)
-        direction = _uniform(generator, batch, -1.0, 1.0, device)
-        blurred = motion_blur(images, preset.blur_kernel_px, angle, direction)
+        # A symmetric streak (direction 0) blurs without moving content away from its keypoints.
+        blurred = motion_blur(images, preset.blur_kernel_px, angle, torch.zeros_like(angle))
         images = torch.where(blur[:, None, None, None], blurred, images)
 
         photo = torch.rand(batch, generator=generator, device=device) < preset.photometric_prob

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.io import ImageReadMode, decode_image, read_file
+from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from lp.errors import UserError
@@ -19,9 +19,11 @@ def read_image(path: Path) -> torch.Tensor:
     if not path.is_file():
         raise UserError(f"image {path} is listed in the labels but missing: restore it or remove its row")
     try:
-        return decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-    except RuntimeError as error:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError) as error:
         raise UserError(f"cannot decode image {path}: {error}") from None
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
 def resize_images(images: torch.Tensor, height: int, width: int) -> torch.Tensor:

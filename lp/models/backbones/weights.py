@@ -37,7 +37,11 @@ def build_torchvision(builder, imagenet_weights, weights: str, arch: str) -> nn.
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     model = builder(weights=None)
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # tensor shapes differ
+        first = str(error).split("\n")[1].strip() if "\n" in str(error) else str(error)
+        raise UserError(f"weights file {path} does not fit {arch}: {first}; save a torchvision {arch} state_dict") from None
     missing = [k for k in missing if not k.startswith(("fc.", "classifier."))]
     if missing:
         raise UserError(

@@ -1,0 +1,96 @@
+"""Short end-to-end runs on the CPU: outputs, resume, bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lp.config import load_config, parse_train_args
+from lp.engine.checkpoint import load_exported
+from lp.engine.loop import train
+from lp.errors import UserError
+from tests.conftest import EXAMPLE, ROOT, tiny_args, write_project
+
+
+def run(args: list[str]):
+    return train(parse_train_args(args))
+
+
+def test_train_writes_parseable_outputs(project, tmp_path):
+    result = run(tiny_args(project, tmp_path / "run"))
+    run_dir = tmp_path / "run"
+    assert result.run_dir == run_dir
+    for name in ("config.yaml", "model_best.safetensors", "model_last.safetensors", "predictions.csv", "pixel_error.csv"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tensorboard").iterdir())
+    assert load_config(run_dir / "config.yaml").train.max_steps == 4
+
+    predictions = pd.read_csv(run_dir / "predictions.csv", header=[0, 1, 2], index_col=0)
+    assert len(predictions) == 12
+    coords = predictions.drop(columns="set", level=1)
+    assert list(coords.columns.get_level_values(1).unique()) == ["nose", "left", "right"]
+    assert set(coords.columns.get_level_values(2)) == {"x", "y", "likelihood"}
+    likelihood = coords.xs("likelihood", axis=1, level=2).to_numpy()
+    assert ((likelihood >= 0) & (likelihood <= 1)).all()
+    splits = predictions.xs("split", axis=1, level=2).iloc[:, 0]
+    assert splits.value_counts().to_dict() == {"train": 8, "val": 2, "test": 2}
+
+    errors = pd.read_csv(run_dir / "pixel_error.csv", index_col=0)
+    assert list(errors.columns) == ["nose", "left", "right", "split"]
+    assert np.isnan(errors.loc["labeled-data/img001.png", "nose"])  # unlabeled in the CSV
+    assert set(result.pixel_error) == {"train", "val", "test"}
+    # predictions are in original pixels (80 x 60), not the 64 x 64 network input
+    x = coords.xs("x", axis=1, level=2).to_numpy()
+    _, metadata = load_exported(run_dir / "model_best.safetensors")
+    assert metadata["keypoint_names"] == '["nose", "left", "right"]'
+    assert np.isfinite(x).all()
+
+
+def test_resume_continues_where_it_stopped(project, tmp_path):
+    run_dir = tmp_path / "run"
+    run(tiny_args(project, run_dir))
+    result = run(["--run.resume-from", str(run_dir), "--train.max-steps", "6"])
+    assert len(result.step_times_s) == 2  # steps 5 and 6 only
+    assert load_config(run_dir / "config.yaml").train.max_steps == 6
+    _, metadata = load_exported(run_dir / "model_last.safetensors")
+    assert metadata["step"] == "6"
+
+
+def test_regression_head_and_accumulation(project, tmp_path):
+    result = run(tiny_args(project, tmp_path / "run", "--model.head", "regression", "--train.grad-accum-steps", "2",
+                           "--data.augmentation", "dlc", "--optim.optimizer", "adamw", "--train.freeze-backbone-steps", "2"))
+    assert np.isfinite(result.pixel_error["test"]["mean"])
+
+
+def test_bundled_example_trains(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = run(["--config", "configs/mouse.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:], "--train.max-steps", "2"])
+    predictions = pd.read_csv(tmp_path / "run" / "predictions.csv", header=[0, 1, 2], index_col=0)
+    assert predictions.shape == (90, 17 * 3 + 1)
+    assert result.pixel_error["val"]["count"] > 0
+
+
+def test_bad_inputs_fail_before_writing(tmp_path):
+    project = tmp_path / "p"
+    write_project(project, num_frames=6)
+    (project / "labeled-data" / "img003.png").unlink()
+    with pytest.raises(UserError, match="img003.png is listed in the labels but missing"):
+        run(tiny_args(project, tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError, match="is empty"):
+        run(tiny_args(empty, tmp_path / "run"))
+    with pytest.raises(UserError, match="not found"):
+        run(tiny_args(tmp_path / "nowhere", tmp_path / "run"))
+    with pytest.raises(UserError, match="CollectedData.csv not found"):
+        (project / "CollectedData.csv").rename(project / "labels.csv")
+        run(tiny_args(project, tmp_path / "run"))
+    with pytest.raises(UserError, match="not an lp run directory"):
+        run(["--run.resume-from", str(project)])
+    write_project(project, num_frames=6)
+    with pytest.raises(UserError, match="flip-pairs names 'tail'"):
+        run(tiny_args(project, tmp_path / "run", "--data.flip-pairs", "left", "tail"))
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,79 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lp.config import TrainConfig, dump_config, load_config, load_config_file, parse_train_args
+from lp.data.labels import read_labels
+from lp.errors import UserError
+from lp.models import build_model
+from tests.conftest import ROOT
+
+CONFIGS = sorted((ROOT / "configs").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_config_loads_and_builds(path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    cfg = load_config_file(path)
+    frames = read_labels(cfg.data.data_dir / cfg.data.csv_file)
+    cfg.model.backbone.weights = "none"  # never download in tests
+    model = build_model(cfg.model, frames.num_keypoints, (cfg.data.image_height, cfg.data.image_width))
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_overrides_apply_on_top_of_the_config_file():
+    cfg = parse_train_args(["--config", str(ROOT / "configs/mouse.py"), "--train.max-steps", "7", "--model.backbone.arch", "resnet18"])
+    assert cfg.train.max_steps == 7 and cfg.model.backbone.arch == "resnet18"
+    assert cfg.data.data_dir == Path("data/mirror-mouse-example")
+
+
+def test_save_and_reload_round_trip(tmp_path):
+    cfg = parse_train_args(["--data.flip-pairs", "a", "b", "--run.output-dir", "/x", "--optim.milestone-fractions", "0.3", "0.6"])
+    path = tmp_path / "config.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+
+
+def test_reload_is_strict(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(dump_config(TrainConfig()).replace("max_steps:", "max_stepz:"))
+    with pytest.raises(UserError, match="unknown key train.max_stepz"):
+        load_config(path)
+    path.write_text(dump_config(TrainConfig()).replace("head: heatmap", "head: bananas"))
+    with pytest.raises(UserError, match="model.head must be one of"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--train.max-steps", "abc"], "--train.max-steps"),
+        (["--train.max-steps", "-3"], "--train.max-steps"),
+        (["--model.backbone.arch", "vgg"], "--model.backbone.arch"),
+        (["--data.image-height", "100"], "--data.image-height"),
+        (["--train.precision", "fp8"], "--train.precision"),
+    ],
+)
+def test_bad_values_name_the_flag(args, flag):
+    with pytest.raises(UserError, match=flag) as info:
+        parse_train_args(args)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_error_is_one_line_without_traceback():
+    result = subprocess.run(
+        [sys.executable, "train.py", "--model.backbone.arch", "vgg"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lp: error:") and "--model.backbone.arch" in lines[0]
+
+
+def test_help_documents_every_field():
+    result = subprocess.run([sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0
+    for flag in ("--train.max-steps", "--run.output-dir", "--data.data-dir", "--model.backbone.weights", "--run.resume-from"):
+        assert flag in result.stdout
+    assert "Number of optimizer steps" in result.stdout
