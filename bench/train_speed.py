@@ -1,0 +1,110 @@
+"""Training throughput: the whole loop (data, augmentation, heatmaps, logging, validation,
+checkpoints) vs. the network alone (forward, loss, backward, optimizer step on a fixed batch),
+same model, batch and precision, in one process. Their ratio is the pipeline efficiency.
+
+    python bench/train_speed.py --arch resnet50 --size 256 --batch 16 --precision fp32 --steps 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lp.config import parse_train_args  # noqa: E402
+from lp.data.heatmaps import compute_heatmaps  # noqa: E402
+from lp.data.batch import LabeledBatch  # noqa: E402
+from lp.engine.loop import train  # noqa: E402
+from lp.losses import LossBundle  # noqa: E402
+from lp.models import build_model  # noqa: E402
+
+
+def network_alone(cfg, steps: int, device: torch.device) -> float:
+    """Images/s of forward + loss + backward + Adam step on one fixed batch."""
+    size, batch = cfg.data.image_height, cfg.train.batch_size
+    model = build_model(cfg.model, 17, (size, size)).to(device)
+    channels_last = device.type == "cuda" and cfg.train.channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    losses = LossBundle(cfg.losses, cfg.model.head)
+    images = torch.rand(batch, 3, size, size, device=device)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    keypoints = torch.rand(batch, 17, 2, device=device) * (size - 1)
+    heatmaps = compute_heatmaps(keypoints, (size, size), cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px)
+    data = LabeledBatch(images, keypoints, heatmaps)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.precision)
+
+    def step():
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss, _ = losses(model(images), data)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    for _ in range(10):
+        step()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return steps * batch / (time.perf_counter() - start)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="resnet50")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--steps", type=int, default=300, help="loop steps (the network alone runs as many)")
+    parser.add_argument("--warmup", type=int, default=20, help="loop steps left out of the timing")
+    parser.add_argument("--json", type=Path, help="append the result as one JSON line here")
+    args = parser.parse_args()
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with tempfile.TemporaryDirectory() as run_dir:
+        cfg = parse_train_args([
+            "--config", "configs/mouse.py", "--run.output-dir", run_dir,
+            "--model.backbone.arch", args.arch, "--data.image-height", str(args.size), "--data.image-width", str(args.size),
+            "--train.batch-size", str(args.batch), "--train.precision", args.precision,
+            "--train.max-steps", str(args.steps), "--eval.val-every-steps", "100", "--train.log-every-steps", "50",
+            "--train.checkpoint-every-steps", "1000000",
+        ])
+        alone = network_alone(cfg, min(args.steps, 200), device)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        result = train(cfg)
+        times = result.step_times_s
+        loop = (len(times) - args.warmup) * args.batch / (times[-1] - times[args.warmup - 1])
+        peak_gib = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    row = {
+        "device": name, "arch": args.arch, "size": args.size, "batch": args.batch, "precision": args.precision,
+        "steps": args.steps, "loop_images_per_s": round(loop, 1), "network_images_per_s": round(alone, 1),
+        "efficiency": round(loop / alone, 3), "peak_gib": round(peak_gib, 2),
+        "test_px": round(result.pixel_error.get("test", {}).get("mean", float("nan")), 2),
+    }
+    print("BENCH train_speed " + json.dumps(row))
+    if args.json:
+        with open(args.json, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
