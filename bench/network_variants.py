@@ -69,7 +69,7 @@ def main():
     for precision in ("fp32", "bf16"):
         for channels_last, fused, compile_mode in (
             (False, False, None), (True, False, None), (True, True, None), (False, True, None),
-            (True, True, "default"), (True, True, "max-autotune-no-cudagraphs"), (True, True, "reduce-overhead"),
+            (True, True, "default"), (True, True, "reduce-overhead"),
         ):
             try:
                 rate, warm = measure(args.arch, args.size, args.batch, precision, channels_last, fused, compile_mode)
