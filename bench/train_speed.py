@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lp.config import parse_train_args  # noqa: E402
 from lp.data.heatmaps import compute_heatmaps  # noqa: E402
 from lp.data.batch import LabeledBatch  # noqa: E402
-from lp.engine.loop import train  # noqa: E402
+from lp.engine.loop import build_optimizer, train  # noqa: E402
 from lp.losses import LossBundle  # noqa: E402
 from lp.models import build_model  # noqa: E402
 
@@ -34,7 +34,8 @@ def network_alone(cfg, steps: int, device: torch.device) -> float:
     channels_last = device.type == "cuda" and cfg.train.channels_last
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = build_optimizer(cfg.optim, model, device)
+    forward = torch.compile(model, mode="reduce-overhead") if cfg.train.compile and device.type == "cuda" else model
     losses = LossBundle(cfg.losses, cfg.model.head)
     images = torch.rand(batch, 3, size, size, device=device)
     if channels_last:
@@ -46,7 +47,7 @@ def network_alone(cfg, steps: int, device: torch.device) -> float:
 
     def step():
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            loss, _ = losses(model(images), data)
+            loss, _ = losses(forward(images), data)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -72,8 +73,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
-    parser.add_argument("--steps", type=int, default=300, help="loop steps (the network alone runs as many)")
-    parser.add_argument("--warmup", type=int, default=20, help="loop steps left out of the timing")
+    parser.add_argument("--steps", type=int, default=600, help="loop steps")
+    parser.add_argument("--compile", action="store_true", help="--train.compile True")
     parser.add_argument("--json", type=Path, help="append the result as one JSON line here")
     args = parser.parse_args()
 
@@ -84,20 +85,23 @@ def main() -> None:
             "--model.backbone.arch", args.arch, "--data.image-height", str(args.size), "--data.image-width", str(args.size),
             "--train.batch-size", str(args.batch), "--train.precision", args.precision,
             "--train.max-steps", str(args.steps), "--eval.val-every-steps", "100", "--train.log-every-steps", "50",
-            "--train.checkpoint-every-steps", "1000000",
+            "--train.compile", str(args.compile),
         ])
-        alone = network_alone(cfg, min(args.steps, 200), device)
+        alone = network_alone(cfg, 200, device)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         result = train(cfg)
-        times = result.step_times_s
-        loop = (len(times) - args.warmup) * args.batch / (times[-1] - times[args.warmup - 1])
+        # Log steps end with a device sync (.item()), so time between two of them: from step 100
+        # to the last log step before the end; validation, logging and checkpoints in between count.
+        times, log_every = result.step_times_s, cfg.train.log_every_steps
+        first, last = 100, (args.steps - 1) // log_every * log_every
+        loop = (last - first) * args.batch / (times[last - 1] - times[first - 1])
         peak_gib = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     row = {
         "device": name, "arch": args.arch, "size": args.size, "batch": args.batch, "precision": args.precision,
         "steps": args.steps, "loop_images_per_s": round(loop, 1), "network_images_per_s": round(alone, 1),
-        "efficiency": round(loop / alone, 3), "peak_gib": round(peak_gib, 2),
+        "compile": args.compile, "efficiency": round(loop / alone, 3), "peak_gib": round(peak_gib, 2),
         "test_px": round(result.pixel_error.get("test", {}).get("mean", float("nan")), 2),
     }
     print("BENCH train_speed " + json.dumps(row))

@@ -181,6 +181,9 @@ class LoopConfig:
     """Arithmetic precision: fp32, or bf16/fp16 mixed precision (GPU)."""
     channels_last: bool = True
     """Use the channels-last memory layout on GPUs (faster convolutions)."""
+    compile: bool = False
+    """GPU only: run the network through torch.compile with CUDA graphs. Steps get much faster
+    (about 1.4x fp32, 3x bf16 on an H100 for ResNet-50) after about 40 s of compilation."""
     log_every_steps: int = 50
     """Log losses, learning rate and images/s every this many steps."""
     checkpoint_every_steps: int = 500

@@ -1,8 +1,10 @@
-"""Keypoint-aware augmentation of whole batches on the batch's device (GPU when there is one).
+"""Keypoint-aware augmentation of whole batches on the batch's device (the GPU when there is one).
 
 One random affine map per frame (rotation, scale, translation, optional horizontal flip) warps
-the image with kornia and moves the keypoints by the same matrix; then motion blur and
-brightness/contrast. Keypoints pushed out of the frame become unlabeled (NaN).
+the image and moves its keypoints by the same matrix; then motion blur (kornia's line kernels,
+one per frame, applied by kornia's filter2d) and brightness/contrast. Keypoints pushed out of the
+frame become unlabeled (NaN). The few launches per batch keep the GPU fed: all random numbers
+come from one draw, and the warp's inverse is closed-form (no device sync).
 To add a preset: one more entry in PRESETS and its name in lp.config.AugmentationPreset.
 """
 
@@ -12,8 +14,8 @@ import math
 from dataclasses import dataclass
 
 import torch
-from kornia.filters import motion_blur
-from kornia.geometry.transform import warp_affine
+import torch.nn.functional as F
+from kornia.filters import filter2d, get_motion_kernel2d
 
 
 @dataclass(frozen=True)
@@ -42,31 +44,45 @@ PRESETS: dict[str, Preset | None] = {
     ),
 }
 
+BLUR_ANGLES = 12  # line kernels every 15 degrees; a symmetric streak repeats after 180
+_DRAWS = 11  # uniform numbers per frame
 
-def _uniform(generator: torch.Generator, n: int, low: float, high: float, device) -> torch.Tensor:
-    return torch.rand(n, generator=generator, device=device) * (high - low) + low
 
-
-def compute_affine_matrices(
-    preset: Preset, batch: int, height: int, width: int, flips: torch.Tensor, generator: torch.Generator, device
-) -> torch.Tensor:
-    """(B, 2, 3) maps from source to augmented pixel coordinates (pixel centers at integers)."""
-    use = torch.rand(batch, generator=generator, device=device) < preset.affine_prob
-    angle = _uniform(generator, batch, -preset.rotation_deg, preset.rotation_deg, device) * (math.pi / 180)
-    scale = _uniform(generator, batch, *preset.scale_range, device)
-    shift = _uniform(generator, 2 * batch, -preset.translate_frac, preset.translate_frac, device).view(batch, 2)
-    angle, scale = torch.where(use, angle, 0.0), torch.where(use, scale, 1.0)
-    shift = torch.where(use[:, None], shift, 0.0) * torch.tensor([width, height], device=device)
+def compute_affine_matrices(preset: Preset, draws: torch.Tensor, height: int, width: int, flip: bool) -> torch.Tensor:
+    """(B, 2, 3) maps from source to augmented pixel coordinates (pixel centers at integers),
+    from (B, _DRAWS) uniform numbers."""
+    use = draws[:, 0] < preset.affine_prob
+    angle = (draws[:, 1] * 2 - 1) * math.radians(preset.rotation_deg)
+    low, high = preset.scale_range
+    scale = torch.where(use, low + draws[:, 2] * (high - low), 1.0)
+    angle = torch.where(use, angle, 0.0)
+    size = torch.tensor([width, height], device=draws.device, dtype=draws.dtype)
+    shift = torch.where(use[:, None], (draws[:, 3:5] * 2 - 1) * preset.translate_frac, 0.0) * size
+    flips = (draws[:, 5] < preset.flip_prob) & flip
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     # Flip first (x -> W-1-x), then rotate and scale about the centre, then translate.
     cx, cy = (width - 1) / 2, (height - 1) / 2
-    tx = cx + shift[:, 0] - cos * cx + sin * cy
-    ty = cy + shift[:, 1] - sin * cx - cos * cy
     sign = torch.where(flips, -1.0, 1.0)
-    flipped = flips.float() * (width - 1)  # composing with x -> (W-1) - x moves the offset too
-    row0 = torch.stack([cos * sign, -sin, tx + cos * flipped], dim=1)
-    row1 = torch.stack([sin * sign, cos, ty + sin * flipped], dim=1)
-    return torch.stack([row0, row1], dim=1)
+    flipped = flips.to(draws.dtype) * (width - 1)
+    tx = cx + shift[:, 0] - cos * cx + sin * cy + cos * flipped
+    ty = cy + shift[:, 1] - sin * cx - cos * cy + sin * flipped
+    return torch.stack([torch.stack([cos * sign, -sin, tx], 1), torch.stack([sin * sign, cos, ty], 1)], 1)
+
+
+def warp_images(images: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
+    """Warp (B, C, H, W) by (B, 2, 3) source->destination pixel maps, zeros outside."""
+    height, width = images.shape[-2:]
+    a, b, c, d = matrices[:, 0, 0], matrices[:, 0, 1], matrices[:, 1, 0], matrices[:, 1, 1]
+    det = a * d - b * c
+    inverse = torch.stack([d, -b, -c, a], 1).view(-1, 2, 2) / det[:, None, None]
+    inverse_shift = -(inverse @ matrices[:, :, 2:])  # (B, 2, 1)
+    # grid_sample wants destination->source in coordinates normalised to [-1, 1] (align_corners).
+    to_norm = torch.tensor([2 / (width - 1), 2 / (height - 1)], device=images.device, dtype=images.dtype)
+    theta_linear = inverse * to_norm[None, :, None] / to_norm[None, None, :]
+    theta_shift = theta_linear.sum(-1) + inverse_shift[..., 0] * to_norm - 1
+    theta = torch.cat([theta_linear, theta_shift[..., None]], dim=2)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=True)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 class Augmenter:
@@ -76,6 +92,17 @@ class Augmenter:
         self.preset = PRESETS[preset_name]
         self.height, self.width = height, width
         self.flip_permutation = flip_permutation
+        self._blur_bank: torch.Tensor | None = None
+
+    def blur_kernels(self, device: torch.device) -> torch.Tensor:
+        """(BLUR_ANGLES + 1, k, k): symmetric line kernels, then the identity."""
+        if self._blur_bank is None or self._blur_bank.device != device:
+            size = self.preset.blur_kernel_px
+            lines = [get_motion_kernel2d(size, 180.0 * i / BLUR_ANGLES)[0] for i in range(BLUR_ANGLES)]
+            identity = torch.zeros(size, size)
+            identity[size // 2, size // 2] = 1
+            self._blur_bank = torch.stack([*lines, identity]).to(device)
+        return self._blur_bank
 
     def __call__(
         self, images: torch.Tensor, keypoints: torch.Tensor, generator: torch.Generator
@@ -83,34 +110,30 @@ class Augmenter:
         # images: (B, 3, H, W) float in [0, 1]; keypoints: (B, K, 2) pixels, NaN = unlabeled
         if self.preset is None:
             return images, keypoints
-        preset, batch, device = self.preset, images.shape[0], images.device
-        if self.flip_permutation is not None:
-            flips = torch.rand(batch, generator=generator, device=device) < preset.flip_prob
-        else:
-            flips = torch.zeros(batch, dtype=torch.bool, device=device)
-        matrices = compute_affine_matrices(preset, batch, self.height, self.width, flips, generator, device)
-        images = warp_affine(images, matrices, (self.height, self.width), align_corners=True)
+        preset, batch = self.preset, images.shape[0]
+        draws = torch.rand(batch, _DRAWS, generator=generator, device=images.device)
+        matrices = compute_affine_matrices(preset, draws, self.height, self.width, self.flip_permutation is not None)
+        images = warp_images(images, matrices)
         keypoints = torch.einsum("bij,bkj->bki", matrices[:, :, :2], keypoints) + matrices[:, None, :, 2]
         if self.flip_permutation is not None:
-            swapped = keypoints[:, self.flip_permutation]
-            keypoints = torch.where(flips[:, None, None], swapped, keypoints)
-        inside = (
-            (keypoints[..., 0] >= 0) & (keypoints[..., 0] <= self.width - 1)
-            & (keypoints[..., 1] >= 0) & (keypoints[..., 1] <= self.height - 1)
-        )
+            flipped = matrices[:, 0, 0] * matrices[:, 1, 1] - matrices[:, 0, 1] * matrices[:, 1, 0] < 0
+            keypoints = torch.where(flipped[:, None, None], keypoints[:, self.flip_permutation], keypoints)
+        size = torch.tensor([self.width - 1, self.height - 1], device=images.device)
+        inside = ((keypoints >= 0) & (keypoints <= size)).all(dim=-1)
         keypoints = torch.where(inside[..., None], keypoints, torch.nan)
 
-        blur = torch.rand(batch, generator=generator, device=device) < preset.blur_prob
-        angle = _uniform(generator, batch, 0.0, 360.0, device)
-        # A symmetric streak (direction 0) blurs without moving content away from its keypoints.
-        blurred = motion_blur(images, preset.blur_kernel_px, angle, torch.zeros_like(angle))
-        images = torch.where(blur[:, None, None, None], blurred, images)
+        # A symmetric streak blurs without moving content away from its keypoints.
+        which = torch.where(
+            draws[:, 6] < preset.blur_prob, (draws[:, 7] * BLUR_ANGLES).long().clamp_max(BLUR_ANGLES - 1), BLUR_ANGLES
+        )
+        images = filter2d(images, self.blur_kernels(images.device)[which])
 
-        photo = torch.rand(batch, generator=generator, device=device) < preset.photometric_prob
-        contrast = torch.where(photo, _uniform(generator, batch, *preset.contrast_range, device), 1.0)
-        brightness = torch.where(photo, _uniform(generator, batch, -preset.brightness, preset.brightness, device), 0.0)
+        photo = draws[:, 8] < preset.photometric_prob
+        low, high = preset.contrast_range
+        contrast = torch.where(photo, low + draws[:, 9] * (high - low), 1.0)[:, None, None, None]
+        brightness = torch.where(photo, (draws[:, 10] * 2 - 1) * preset.brightness, 0.0)[:, None, None, None]
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
-        images = (images - mean) * contrast[:, None, None, None] + mean + brightness[:, None, None, None]
+        images = (images - mean) * contrast + mean + brightness
         return images.clamp(0, 1), keypoints
 
 
