@@ -307,7 +307,8 @@ def cli(cls: type, default, args: list[str], prog: str):
     stderr, stdout = io.StringIO(), io.StringIO()
     try:
         with redirect_stderr(stderr), redirect_stdout(stdout):
-            return tyro.cli(cls, default=default, args=args, prog=prog)
+            # Booleans take a value (--train.compile True), like every other field.
+            return tyro.cli(cls, default=default, args=args, prog=prog, config=(tyro.conf.FlagConversionOff,))
     except SystemExit as exit_:
         if exit_.code in (0, None):  # --help
             sys.stdout.write(stdout.getvalue() + stderr.getvalue())

@@ -77,3 +77,8 @@ def test_help_documents_every_field():
     for flag in ("--train.max-steps", "--run.output-dir", "--data.data-dir", "--model.backbone.weights", "--run.resume-from"):
         assert flag in result.stdout
     assert "Number of optimizer steps" in result.stdout
+
+
+def test_booleans_take_a_value():
+    assert parse_train_args(["--train.compile", "True"]).train.compile is True
+    assert parse_train_args(["--train.channels-last", "False"]).train.channels_last is False
