@@ -186,7 +186,7 @@ class LoopConfig:
     (about 1.4x fp32, 3x bf16 on an H100 for ResNet-50) after about 40 s of compilation."""
     log_every_steps: int = 50
     """Log losses, learning rate and images/s every this many steps."""
-    checkpoint_every_steps: int = 500
+    checkpoint_every_steps: int = 1000
     """Save resumable state every this many steps (and at the end)."""
 
     def __post_init__(self) -> None:

@@ -4,15 +4,15 @@ One random affine map per frame (rotation, scale, translation, optional horizont
 the image and moves its keypoints by the same matrix; then motion blur (kornia's line kernels,
 one per frame, applied by kornia's filter2d) and brightness/contrast. Keypoints pushed out of the
 frame become unlabeled (NaN). The few launches per batch keep the GPU fed: all random numbers
-come from one draw, and the warp's inverse is closed-form (no device sync).
+are drawn on the host and sent in one asynchronous copy (no device sync).
 To add a preset: one more entry in PRESETS and its name in lp.config.AugmentationPreset.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from kornia.filters import filter2d, get_motion_kernel2d
@@ -45,94 +45,112 @@ PRESETS: dict[str, Preset | None] = {
 }
 
 BLUR_ANGLES = 12  # line kernels every 15 degrees; a symmetric streak repeats after 180
-_DRAWS = 11  # uniform numbers per frame
+# Columns of the per-frame parameter table sent to the device in one copy.
+_MATRIX, _THETA, _CONTRAST, _BRIGHTNESS, _BLUR, _FLIP = slice(0, 6), slice(6, 12), 12, 13, 14, 15
+_COLUMNS = 16
 
 
-def compute_affine_matrices(preset: Preset, draws: torch.Tensor, height: int, width: int, flip: bool) -> torch.Tensor:
+def compute_affine_matrices(preset: Preset, draws: np.ndarray, height: int, width: int, flip: bool) -> np.ndarray:
     """(B, 2, 3) maps from source to augmented pixel coordinates (pixel centers at integers),
-    from (B, _DRAWS) uniform numbers."""
+    from (B, 6) uniform numbers, and the (B,) flip flags."""
     use = draws[:, 0] < preset.affine_prob
-    angle = (draws[:, 1] * 2 - 1) * math.radians(preset.rotation_deg)
+    angle = np.where(use, (draws[:, 1] * 2 - 1) * np.radians(preset.rotation_deg), 0.0)
     low, high = preset.scale_range
-    scale = torch.where(use, low + draws[:, 2] * (high - low), 1.0)
-    angle = torch.where(use, angle, 0.0)
-    size = torch.tensor([width, height], device=draws.device, dtype=draws.dtype)
-    shift = torch.where(use[:, None], (draws[:, 3:5] * 2 - 1) * preset.translate_frac, 0.0) * size
+    scale = np.where(use, low + draws[:, 2] * (high - low), 1.0)
+    shift = np.where(use[:, None], (draws[:, 3:5] * 2 - 1) * preset.translate_frac, 0.0) * [width, height]
     flips = (draws[:, 5] < preset.flip_prob) & flip
-    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
     # Flip first (x -> W-1-x), then rotate and scale about the centre, then translate.
     cx, cy = (width - 1) / 2, (height - 1) / 2
-    sign = torch.where(flips, -1.0, 1.0)
-    flipped = flips.to(draws.dtype) * (width - 1)
+    sign = np.where(flips, -1.0, 1.0)
+    flipped = flips * (width - 1.0)
     tx = cx + shift[:, 0] - cos * cx + sin * cy + cos * flipped
     ty = cy + shift[:, 1] - sin * cx - cos * cy + sin * flipped
-    return torch.stack([torch.stack([cos * sign, -sin, tx], 1), torch.stack([sin * sign, cos, ty], 1)], 1)
+    return np.stack([np.stack([cos * sign, -sin, tx], 1), np.stack([sin * sign, cos, ty], 1)], 1), flips
 
 
-def warp_images(images: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
-    """Warp (B, C, H, W) by (B, 2, 3) source->destination pixel maps, zeros outside."""
-    height, width = images.shape[-2:]
-    a, b, c, d = matrices[:, 0, 0], matrices[:, 0, 1], matrices[:, 1, 0], matrices[:, 1, 1]
-    det = a * d - b * c
-    inverse = torch.stack([d, -b, -c, a], 1).view(-1, 2, 2) / det[:, None, None]
-    inverse_shift = -(inverse @ matrices[:, :, 2:])  # (B, 2, 1)
-    # grid_sample wants destination->source in coordinates normalised to [-1, 1] (align_corners).
-    to_norm = torch.tensor([2 / (width - 1), 2 / (height - 1)], device=images.device, dtype=images.dtype)
+def compute_sampling_grid_theta(matrices: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(B, 2, 3) destination->source maps in grid_sample's [-1, 1] coordinates (align_corners)."""
+    linear, shift = matrices[:, :, :2], matrices[:, :, 2:]
+    inverse = np.linalg.inv(linear)
+    inverse_shift = -(inverse @ shift)[..., 0]
+    to_norm = np.array([2 / (width - 1), 2 / (height - 1)])
     theta_linear = inverse * to_norm[None, :, None] / to_norm[None, None, :]
-    theta_shift = theta_linear.sum(-1) + inverse_shift[..., 0] * to_norm - 1
-    theta = torch.cat([theta_linear, theta_shift[..., None]], dim=2)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=True)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    theta_shift = theta_linear.sum(-1) + inverse_shift * to_norm - 1
+    return np.concatenate([theta_linear, theta_shift[..., None]], axis=2)
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Host array -> device tensor without blocking the host (pinned, asynchronous copy)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
 
 
 class Augmenter:
-    """Callable (images, keypoints, generator) -> (images, keypoints), shapes unchanged."""
+    """Callable (images, keypoints, rng) -> (images, keypoints), shapes unchanged. Random
+    parameters come from the numpy Generator (the same on every device), computed on the host
+    and sent in one asynchronous copy; the device only warps, blurs and adjusts."""
 
     def __init__(self, preset_name: str, height: int, width: int, flip_permutation: list[int] | None = None):
         self.preset = PRESETS[preset_name]
         self.height, self.width = height, width
         self.flip_permutation = flip_permutation
         self._blur_bank: torch.Tensor | None = None
+        self._permutation: torch.Tensor | None = None
 
-    def blur_kernels(self, device: torch.device) -> torch.Tensor:
-        """(BLUR_ANGLES + 1, k, k): symmetric line kernels, then the identity."""
+    def sample(self, batch: int, rng: np.random.Generator) -> np.ndarray:
+        """(B, _COLUMNS) float32 table of every random parameter of one batch."""
+        preset, table = self.preset, np.zeros((batch, _COLUMNS))
+        draws = rng.random((batch, 11))
+        matrices, flips = compute_affine_matrices(
+            preset, draws[:, :6], self.height, self.width, self.flip_permutation is not None
+        )
+        table[:, _MATRIX] = matrices.reshape(batch, 6)
+        table[:, _THETA] = compute_sampling_grid_theta(matrices, self.height, self.width).reshape(batch, 6)
+        photo = draws[:, 6] < preset.photometric_prob
+        low, high = preset.contrast_range
+        table[:, _CONTRAST] = np.where(photo, low + draws[:, 7] * (high - low), 1.0)
+        table[:, _BRIGHTNESS] = np.where(photo, (draws[:, 8] * 2 - 1) * preset.brightness, 0.0)
+        blur_angle = np.minimum((draws[:, 10] * BLUR_ANGLES).astype(int), BLUR_ANGLES - 1)
+        table[:, _BLUR] = np.where(draws[:, 9] < preset.blur_prob, blur_angle, BLUR_ANGLES)
+        table[:, _FLIP] = flips
+        return table.astype(np.float32)
+
+    def _constants(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Blur kernels (symmetric lines, then the identity) and the flip permutation, on device."""
         if self._blur_bank is None or self._blur_bank.device != device:
             size = self.preset.blur_kernel_px
             lines = [get_motion_kernel2d(size, 180.0 * i / BLUR_ANGLES)[0] for i in range(BLUR_ANGLES)]
             identity = torch.zeros(size, size)
             identity[size // 2, size // 2] = 1
             self._blur_bank = torch.stack([*lines, identity]).to(device)
-        return self._blur_bank
+            if self.flip_permutation is not None:
+                self._permutation = torch.tensor(self.flip_permutation, device=device)
+        return self._blur_bank, self._permutation
 
     def __call__(
-        self, images: torch.Tensor, keypoints: torch.Tensor, generator: torch.Generator
+        self, images: torch.Tensor, keypoints: torch.Tensor, rng: np.random.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # images: (B, 3, H, W) float in [0, 1]; keypoints: (B, K, 2) pixels, NaN = unlabeled
         if self.preset is None:
             return images, keypoints
-        preset, batch = self.preset, images.shape[0]
-        draws = torch.rand(batch, _DRAWS, generator=generator, device=images.device)
-        matrices = compute_affine_matrices(preset, draws, self.height, self.width, self.flip_permutation is not None)
-        images = warp_images(images, matrices)
+        table = to_device(self.sample(images.shape[0], rng), images.device)  # (B, _COLUMNS)
+        blur_bank, permutation = self._constants(images.device)
+        matrices = table[:, _MATRIX].view(-1, 2, 3)
+        grid = F.affine_grid(table[:, _THETA].view(-1, 2, 3), list(images.shape), align_corners=True)
+        images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         keypoints = torch.einsum("bij,bkj->bki", matrices[:, :, :2], keypoints) + matrices[:, None, :, 2]
-        if self.flip_permutation is not None:
-            flipped = matrices[:, 0, 0] * matrices[:, 1, 1] - matrices[:, 0, 1] * matrices[:, 1, 0] < 0
-            keypoints = torch.where(flipped[:, None, None], keypoints[:, self.flip_permutation], keypoints)
+        if permutation is not None:
+            keypoints = torch.where(table[:, _FLIP, None, None] > 0, keypoints[:, permutation], keypoints)
         size = torch.tensor([self.width - 1, self.height - 1], device=images.device)
         inside = ((keypoints >= 0) & (keypoints <= size)).all(dim=-1)
         keypoints = torch.where(inside[..., None], keypoints, torch.nan)
-
         # A symmetric streak blurs without moving content away from its keypoints.
-        which = torch.where(
-            draws[:, 6] < preset.blur_prob, (draws[:, 7] * BLUR_ANGLES).long().clamp_max(BLUR_ANGLES - 1), BLUR_ANGLES
-        )
-        images = filter2d(images, self.blur_kernels(images.device)[which])
-
-        photo = draws[:, 8] < preset.photometric_prob
-        low, high = preset.contrast_range
-        contrast = torch.where(photo, low + draws[:, 9] * (high - low), 1.0)[:, None, None, None]
-        brightness = torch.where(photo, (draws[:, 10] * 2 - 1) * preset.brightness, 0.0)[:, None, None, None]
+        images = filter2d(images, blur_bank[table[:, _BLUR].long()])
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        contrast, brightness = table[:, _CONTRAST, None, None, None], table[:, _BRIGHTNESS, None, None, None]
         images = (images - mean) * contrast + mean + brightness
         return images.clamp(0, 1), keypoints
 

@@ -15,11 +15,11 @@ from accelerate.utils import broadcast_object_list, set_seed
 from tqdm import tqdm
 
 from lp.config import OptimConfig, TrainConfig, dump_config
-from lp.data.augment import Augmenter, flip_permutation
+from lp.data.augment import Augmenter, flip_permutation, to_device
 from lp.data.batch import LabeledBatch
 from lp.data.heatmaps import compute_heatmaps
 from lp.data.labeled import LabeledData, load_labeled_data
-from lp.engine.checkpoint import TrainState, export_model, load_exported
+from lp.engine.checkpoint import BestWeights, TrainState, export_model, load_exported
 from lp.engine.evaluate import predict_images
 from lp.engine.sampler import BatchSampler
 from lp.engine.schedule import backbone_trainable, compute_lr
@@ -65,8 +65,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     except ValueError as error:
         raise UserError(str(error)) from None
     images, keypoints = data.images.to(device), data.keypoints.to(device)
-    sampler = BatchSampler(torch.from_numpy(data.split["train"]), cfg.run.seed, device)
-    augment_generator = torch.Generator(device=device)
+    sampler = BatchSampler(data.split["train"], cfg.run.seed)
 
     # Model, losses, optimizer.
     set_seed(cfg.run.seed)  # the same initial weights on every process
@@ -105,9 +104,9 @@ def train(cfg: TrainConfig) -> TrainResult:
         )
 
     def make_batch(micro_step: int) -> LabeledBatch:
-        indices = sampler.batch(micro_step, micro_batch_global, rank, world)
-        augment_generator.manual_seed(cfg.run.seed * 1_000_003 + micro_step * 1009 + rank)
-        batch_images, batch_keypoints = augment(images[indices].float() / 255, keypoints[indices], augment_generator)
+        indices = to_device(sampler.batch(micro_step, micro_batch_global, rank, world), device)
+        rng = np.random.default_rng([cfg.run.seed, micro_step, rank])
+        batch_images, batch_keypoints = augment(images[indices].float() / 255, keypoints[indices], rng)
         heatmaps = None
         if losses.needs_heatmaps:
             heatmaps = compute_heatmaps(
@@ -129,11 +128,17 @@ def train(cfg: TrainConfig) -> TrainResult:
                 picture = draw_labels_and_predictions(data.images[frame], data.keypoints[frame].numpy(), xy[i])
                 writer.add_image(f"val/frame_{frame}", picture, step)
         if val_px < state.best_val_px:
-            state.best_val_px = val_px
-            if is_main:
-                export_model(run_dir / "model_best.safetensors", network, names, step, val_px)
+            state.best_val_px, state.best_step = val_px, step
+            best.update(network)
+
+    def save_checkpoint() -> None:
+        accelerator.save_state(str(run_dir / "state"))
+        if is_main:
+            export_model(run_dir / "model_last.safetensors", network.state_dict(), names, state.step, state.best_val_px)
+            best.save(run_dir / "model_best.safetensors", names, state.best_step, state.best_val_px)
 
     # The loop.
+    best = BestWeights()
     max_steps, accum = cfg.train.max_steps, cfg.train.grad_accum_steps
     has_val = len(data.split["val"]) > 0
     running: dict[str, torch.Tensor] = {}
@@ -177,9 +182,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         if has_val and (state.step % cfg.eval.val_every_steps == 0 or last):
             validate(state.step)
         if state.step % cfg.train.checkpoint_every_steps == 0 or last:
-            accelerator.save_state(str(run_dir / "state"))
-            if is_main:
-                export_model(run_dir / "model_last.safetensors", network, names, state.step, state.best_val_px)
+            save_checkpoint()
         step_times.append(time.perf_counter())
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -188,13 +191,15 @@ def train(cfg: TrainConfig) -> TrainResult:
     progress.close()
 
     # Predictions on every labeled frame with the best model (the last one without a val split).
-    best = run_dir / ("model_best.safetensors" if has_val and (run_dir / "model_best.safetensors").is_file() else "model_last.safetensors")
-    weights, _ = load_exported(best)
+    chosen = run_dir / "model_best.safetensors"
+    if not chosen.is_file():  # no validation split, or no finite validation error
+        chosen = run_dir / "model_last.safetensors"
+    weights, _ = load_exported(chosen)
     network.load_state_dict(weights)
     summary = write_labeled_predictions(network, data, run_dir, cfg.eval.batch_size, accelerator, channels_last)
     if is_main:
         writer.close()
-        print_summary(summary, best)
+        print_summary(summary, chosen)
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(run_dir, summary, step_times)
