@@ -89,19 +89,30 @@ def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 class Augmenter:
-    """Callable (images, keypoints, rng) -> (images, keypoints), shapes unchanged. Random
-    parameters come from the numpy Generator (the same on every device), computed on the host
-    and sent in one asynchronous copy; the device only warps, blurs and adjusts."""
+    """Random parameters come from a numpy Generator on the host (`sample`: the same numbers on
+    every device); `apply` does the device work given them; calling the augmenter does both."""
 
-    def __init__(self, preset_name: str, height: int, width: int, flip_permutation: list[int] | None = None):
+    def __init__(
+        self, preset_name: str, height: int, width: int, flip_permutation: list[int] | None = None,
+        device: torch.device | str = "cpu",
+    ):
         self.preset = PRESETS[preset_name]
         self.height, self.width = height, width
         self.flip_permutation = flip_permutation
-        self._blur_bank: torch.Tensor | None = None
-        self._permutation: torch.Tensor | None = None
+        device = torch.device(device)
+        self.permutation = None if flip_permutation is None else torch.tensor(flip_permutation, device=device)
+        self.blur_bank = None
+        if self.preset is not None:  # symmetric line kernels, then the identity
+            size = self.preset.blur_kernel_px
+            lines = [get_motion_kernel2d(size, 180.0 * i / BLUR_ANGLES)[0] for i in range(BLUR_ANGLES)]
+            identity = torch.zeros(size, size)
+            identity[size // 2, size // 2] = 1
+            self.blur_bank = torch.stack([*lines, identity]).to(device)
 
-    def sample(self, batch: int, rng: np.random.Generator) -> np.ndarray:
-        """(B, _COLUMNS) float32 table of every random parameter of one batch."""
+    def sample(self, batch: int, rng: np.random.Generator) -> np.ndarray | None:
+        """(B, _COLUMNS) float32 table of every random parameter of one batch; None for 'none'."""
+        if self.preset is None:
+            return None
         preset, table = self.preset, np.zeros((batch, _COLUMNS))
         draws = rng.random((batch, 11))
         matrices, flips = compute_affine_matrices(
@@ -118,41 +129,33 @@ class Augmenter:
         table[:, _FLIP] = flips
         return table.astype(np.float32)
 
-    def _constants(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Blur kernels (symmetric lines, then the identity) and the flip permutation, on device."""
-        if self._blur_bank is None or self._blur_bank.device != device:
-            size = self.preset.blur_kernel_px
-            lines = [get_motion_kernel2d(size, 180.0 * i / BLUR_ANGLES)[0] for i in range(BLUR_ANGLES)]
-            identity = torch.zeros(size, size)
-            identity[size // 2, size // 2] = 1
-            self._blur_bank = torch.stack([*lines, identity]).to(device)
-            if self.flip_permutation is not None:
-                self._permutation = torch.tensor(self.flip_permutation, device=device)
-        return self._blur_bank, self._permutation
-
-    def __call__(
-        self, images: torch.Tensor, keypoints: torch.Tensor, rng: np.random.Generator
+    def apply(
+        self, images: torch.Tensor, keypoints: torch.Tensor, table: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # images: (B, 3, H, W) float in [0, 1]; keypoints: (B, K, 2) pixels, NaN = unlabeled
         if self.preset is None:
             return images, keypoints
-        table = to_device(self.sample(images.shape[0], rng), images.device)  # (B, _COLUMNS)
-        blur_bank, permutation = self._constants(images.device)
-        matrices = table[:, _MATRIX].view(-1, 2, 3)
-        grid = F.affine_grid(table[:, _THETA].view(-1, 2, 3), list(images.shape), align_corners=True)
+        matrices = table[:, _MATRIX].reshape(-1, 2, 3)
+        grid = F.affine_grid(table[:, _THETA].reshape(-1, 2, 3), list(images.shape), align_corners=True)
         images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         keypoints = torch.einsum("bij,bkj->bki", matrices[:, :, :2], keypoints) + matrices[:, None, :, 2]
-        if permutation is not None:
-            keypoints = torch.where(table[:, _FLIP, None, None] > 0, keypoints[:, permutation], keypoints)
+        if self.permutation is not None:
+            keypoints = torch.where(table[:, _FLIP, None, None] > 0, keypoints[:, self.permutation], keypoints)
         size = torch.tensor([self.width - 1, self.height - 1], device=images.device)
         inside = ((keypoints >= 0) & (keypoints <= size)).all(dim=-1)
         keypoints = torch.where(inside[..., None], keypoints, torch.nan)
         # A symmetric streak blurs without moving content away from its keypoints.
-        images = filter2d(images, blur_bank[table[:, _BLUR].long()])
+        images = filter2d(images, self.blur_bank[table[:, _BLUR].long()])
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
         contrast, brightness = table[:, _CONTRAST, None, None, None], table[:, _BRIGHTNESS, None, None, None]
         images = (images - mean) * contrast + mean + brightness
         return images.clamp(0, 1), keypoints
+
+    def __call__(
+        self, images: torch.Tensor, keypoints: torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        table = self.sample(images.shape[0], rng)
+        return self.apply(images, keypoints, None if table is None else to_device(table, images.device))
 
 
 def flip_permutation(keypoint_names: list[str], flip_pairs: tuple[tuple[str, str], ...]) -> list[int] | None:

@@ -61,7 +61,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     data = load_labeled_data(cfg.data)
     names = data.frames.keypoint_names
     try:
-        augment = Augmenter(cfg.data.augmentation, *data.image_hw, flip_permutation(names, cfg.data.flip_pairs))
+        augment = Augmenter(
+            cfg.data.augmentation, *data.image_hw, flip_permutation(names, cfg.data.flip_pairs), device=device
+        )
     except ValueError as error:
         raise UserError(str(error)) from None
     images, keypoints = data.images.to(device), data.keypoints.to(device)
@@ -77,9 +79,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     optimizer = build_optimizer(cfg.optim, model, device)
     model, optimizer = accelerator.prepare(model, optimizer)
     network = accelerator.unwrap_model(model)
-    forward = model
-    if cfg.train.compile and device.type == "cuda":
-        forward = torch.compile(model, mode="reduce-overhead")
+    compiled = cfg.train.compile and device.type == "cuda"
+    forward = torch.compile(model, mode="reduce-overhead") if compiled else model
     state = TrainState()
     accelerator.register_for_checkpointing(state)
 
@@ -103,10 +104,15 @@ def train(cfg: TrainConfig) -> TrainResult:
             f" ({world} process{'es' * (world > 1)}, {cfg.train.precision}) -> {run_dir}"
         )
 
-    def make_batch(micro_step: int) -> LabeledBatch:
-        indices = to_device(sampler.batch(micro_step, micro_batch_global, rank, world), device)
-        rng = np.random.default_rng([cfg.run.seed, micro_step, rank])
-        batch_images, batch_keypoints = augment(images[indices].float() / 255, keypoints[indices], rng)
+    def host_batch(micro_step: int) -> np.ndarray:
+        """(b, 1 + columns) float32: frame indices, then the augmentation parameters."""
+        indices = sampler.batch(micro_step, micro_batch_global, rank, world).astype(np.float32)[:, None]
+        table = augment.sample(len(indices), np.random.default_rng([cfg.run.seed, micro_step, rank]))
+        return indices if table is None else np.concatenate([indices, table], axis=1)
+
+    def device_batch(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        indices = packed[:, 0].long()
+        batch_images, batch_keypoints = augment.apply(images[indices].float() / 255, keypoints[indices], packed[:, 1:])
         heatmaps = None
         if losses.needs_heatmaps:
             heatmaps = compute_heatmaps(
@@ -114,7 +120,13 @@ def train(cfg: TrainConfig) -> TrainResult:
             )
         if channels_last:
             batch_images = batch_images.contiguous(memory_format=torch.channels_last)
-        return LabeledBatch(batch_images, batch_keypoints, heatmaps)
+        return batch_images, batch_keypoints, heatmaps
+
+    if compiled:  # the whole batch pipeline becomes one CUDA-graph replay
+        device_batch = torch.compile(device_batch, mode="reduce-overhead")
+
+    def make_batch(micro_step: int) -> LabeledBatch:
+        return LabeledBatch(*device_batch(to_device(host_batch(micro_step), device)))
 
     def validate(step: int) -> None:
         val = data.split["val"]
@@ -155,6 +167,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         optimizer.param_groups[1]["lr"] = lr
         network.backbone.train(trainable)  # and fixed batch-norm statistics
         for micro in range(accum):
+            if compiled:
+                torch.compiler.cudagraph_mark_step_begin()
             batch = make_batch(step * accum + micro)
             with nullcontext() if micro == accum - 1 else accelerator.no_sync(model):
                 outputs = forward(batch.images)

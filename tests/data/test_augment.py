@@ -34,15 +34,15 @@ def test_drawn_dot_stays_under_its_keypoint(monkeypatch):
     assert checked >= 28
 
 
-def test_flip_swaps_left_and_right():
+def test_flip_swaps_left_and_right(monkeypatch):
     height, width = 32, 32
     keypoints = torch.tensor([[[5.0, 10.0], [25.0, 10.0]]])
     preset = Preset(
         affine_prob=0.0, rotation_deg=0.0, scale_range=(1.0, 1.0), translate_frac=0.0,
         blur_prob=0.0, blur_kernel_px=3, photometric_prob=0.0, brightness=0.0, contrast_range=(1.0, 1.0), flip_prob=1.0,
     )
-    augmenter = Augmenter("none", height, width, [1, 0])
-    augmenter.preset = preset
+    monkeypatch.setitem(augment.PRESETS, "flip", preset)
+    augmenter = Augmenter("flip", height, width, [1, 0])
     _, out = augmenter(torch.zeros(1, 3, height, width), keypoints, np.random.default_rng(0))
     # The left keypoint (index 0) is now the mirror image of the right one, and vice versa.
     torch.testing.assert_close(out[0], torch.tensor([[6.0, 10.0], [26.0, 10.0]]))

@@ -11,6 +11,8 @@ from torch import nn
 
 from lp.data.heatmaps import heatmap_to_image_px
 
+HIDDEN_CHANNELS = 128
+
 
 def _upsample_block(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
@@ -30,8 +32,8 @@ class HeatmapHead(nn.Module):
             layers.append(nn.PixelShuffle(2))
             channels //= 4
         for _ in range(num_up - 1):
-            layers.append(_upsample_block(channels, 256))
-            channels = 256
+            layers.append(_upsample_block(channels, HIDDEN_CHANNELS))
+            channels = HIDDEN_CHANNELS
         layers.append(nn.Conv2d(channels, num_keypoints, kernel_size=1))
         self.layers = nn.Sequential(*layers)
         self.downsample = downsample
