@@ -182,8 +182,9 @@ class LoopConfig:
     channels_last: bool = True
     """Use the channels-last memory layout on GPUs (faster convolutions)."""
     compile: bool = False
-    """GPU only: run the network through torch.compile with CUDA graphs. Steps get much faster
-    (about 1.4x fp32, 3x bf16 on an H100 for ResNet-50) after about 40 s of compilation."""
+    """GPU only: compile the network and the batch pipeline (torch.compile with CUDA graphs).
+    About 2.3x faster training on an H100 with ResNet-50 (BENCHMARKS.md), after about a minute
+    of compilation: worth it for runs of several thousand steps."""
     log_every_steps: int = 50
     """Log losses, learning rate and images/s every this many steps."""
     checkpoint_every_steps: int = 1000
