@@ -13,6 +13,10 @@ import numpy as np
 import pandas as pd
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def make_run_dir(output_dir: Path | None) -> Path:
     """The given folder, or a new outputs/YYYY-MM-DD/HH-MM-SS (with a suffix if taken)."""
     if output_dir is not None:
@@ -36,6 +40,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

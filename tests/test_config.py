@@ -82,3 +82,21 @@ def test_help_documents_every_field():
 def test_booleans_take_a_value():
     assert parse_train_args(["--train.compile", "True"]).train.compile is True
     assert parse_train_args(["--train.channels-last", "False"]).train.channels_last is False
+
+
+def test_readme_documents_every_flag():
+    import dataclasses
+    import typing
+
+    readme = (ROOT / "README.md").read_text()
+
+    def flags(cls, prefix=""):
+        for f in dataclasses.fields(cls):
+            hint = typing.get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(hint):
+                yield from flags(hint, prefix + f.name + ".")
+            else:
+                yield "--" + (prefix + f.name).replace("_", "-")
+
+    missing = [flag for flag in flags(TrainConfig) if f"`{flag}`" not in readme]
+    assert not missing, f"README.md's configuration reference lacks {missing}"

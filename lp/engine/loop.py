@@ -43,7 +43,8 @@ class TrainResult:
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision])
+    # cpu=True on machines without a GPU lets `accelerate launch` start gloo processes there too.
+    accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision], cpu=not torch.cuda.is_available())
     torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest convolutions once
     device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
     is_main = accelerator.is_main_process
@@ -107,8 +108,12 @@ def train(cfg: TrainConfig) -> TrainResult:
     def host_batch(micro_step: int) -> np.ndarray:
         """(b, 1 + columns) float32: frame indices, then the augmentation parameters."""
         indices = sampler.batch(micro_step, micro_batch_global, rank, world).astype(np.float32)[:, None]
-        table = augment.sample(len(indices), np.random.default_rng([cfg.run.seed, micro_step, rank]))
-        return indices if table is None else np.concatenate([indices, table], axis=1)
+        # Parameters are drawn for the whole global batch and sliced, so that any number of
+        # processes augments every frame of a step exactly as one process would.
+        table = augment.sample(micro_batch_global, np.random.default_rng([cfg.run.seed, micro_step]))
+        if table is None:
+            return indices
+        return np.concatenate([indices, table[rank * len(indices) : (rank + 1) * len(indices)]], axis=1)
 
     def device_batch(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         indices = packed[:, 0].long()
