@@ -69,3 +69,18 @@ def test_weights_from_local_file(tmp_path, suffix):
 def test_missing_weights_file(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         build_backbone("resnet18", str(tmp_path / "nope.pth"))
+
+
+def test_imagenet_weights_offline_is_one_clear_error(monkeypatch):
+    import urllib.error
+
+    from lp.models.backbones import resnet
+
+    def offline(weights=None):
+        if weights is not None:
+            raise urllib.error.URLError("no network")
+        return tvm.resnet18(weights=None)
+
+    monkeypatch.setitem(resnet._ARCHS, "resnet18", (offline, tvm.ResNet18_Weights.IMAGENET1K_V1))
+    with pytest.raises(UserError, match="could not fetch ImageNet weights for resnet18.*--model.backbone.weights none"):
+        build_backbone("resnet18", "imagenet")
