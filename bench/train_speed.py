@@ -79,7 +79,6 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.backends.cudnn.benchmark = True  # as the loop does
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = parse_train_args([
             "--config", "configs/mouse.py", "--run.output-dir", run_dir,

@@ -45,7 +45,6 @@ class TrainResult:
 def train(cfg: TrainConfig) -> TrainResult:
     # cpu=True on machines without a GPU lets `accelerate launch` start gloo processes there too.
     accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision], cpu=not torch.cuda.is_available())
-    torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest convolutions once
     device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
     is_main = accelerator.is_main_process
     micro_batch_global = cfg.train.batch_size // cfg.train.grad_accum_steps
