@@ -183,7 +183,7 @@ class LoopConfig:
     """Use the channels-last memory layout on GPUs (faster convolutions)."""
     compile: bool = False
     """GPU only: compile the network and the batch pipeline (torch.compile with CUDA graphs).
-    About 2.3x faster training on an H100 with ResNet-50 (BENCHMARKS.md), after about a minute
+    About 2.5x faster training on an H100 with ResNet-50 (BENCHMARKS.md), after about a minute
     of compilation: worth it for runs of several thousand steps."""
     log_every_steps: int = 50
     """Log losses, learning rate and images/s every this many steps."""
