@@ -414,3 +414,26 @@ def _convert(hint, value, where: str):
             raise TypeError(f"{where} must be {hint.__name__}, got {value!r}")
         return value
     raise TypeError(f"{where}: unsupported type {hint}")
+
+
+@dataclass(kw_only=True)
+class PredictConfig:
+    """Predict keypoints on videos (or labeled frames) with one or more trained runs."""
+
+    run_dir: tuple[Path, ...]
+    """One or more run directories written by train.py."""
+    videos: Path
+    """A video file, a folder of videos (mp4, avi, mov, mkv), or a labels CSV (adds pixel error)."""
+    output_dir: Path | None = None
+    """Where to write. Default: <run-dir>/video_preds/. With several runs, each gets
+    <output-dir>/<run name>/."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Arithmetic precision of the network (bf16/fp16 need a GPU)."""
+    batch_size: int = 64
+    """Frames per forward pass."""
+    overwrite: bool = False
+    """Predict again videos whose outputs already exist (default: skip them)."""
+
+    def __post_init__(self) -> None:
+        _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")
+        _check(self.batch_size > 0, f"--batch-size must be > 0, got {self.batch_size}")

@@ -34,6 +34,14 @@ def resize_images(images: torch.Tensor, height: int, width: int) -> torch.Tensor
     return F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
 
 
+def resize_to_uint8(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(B, 3, H, W) uint8 -> (B, 3, height, width) uint8: the network input of training and
+    prediction alike."""
+    if images.shape[-2:] == (height, width):
+        return images
+    return (resize_images(images, height, width) * 255).round().clamp(0, 255).to(torch.uint8)
+
+
 def load_images(
     data_dir: Path, image_paths: list[str], height: int, width: int
 ) -> tuple[torch.Tensor, np.ndarray]:
@@ -42,9 +50,7 @@ def load_images(
 
     def load(relative: str) -> tuple[torch.Tensor, tuple[int, int]]:
         image = read_image(data_dir / relative)
-        size = (image.shape[2], image.shape[1])
-        resized = resize_images(image[None], height, width)[0]
-        return (resized * 255).round().clamp(0, 255).to(torch.uint8), size
+        return resize_to_uint8(image[None], height, width)[0], (image.shape[2], image.shape[1])
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(

@@ -1,0 +1,123 @@
+"""Reading videos on the CPU with PyAV: checks before any work starts, then every frame in order.
+
+DALI (the GPU path) comes with the semi-supervised issue; this reader returns the same frames
+and serves machines without a GPU.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from lp.errors import UserError
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+
+
+def _reencode_hint(path: Path, fps: float | None = None) -> str:
+    rate = f" -vf fps={fps:g}" if fps else ""
+    return f"re-encode it: ffmpeg -i {path}{rate} -c:v libx264 -pix_fmt yuv420p {path.with_suffix('')}_cfr.mp4"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    codec: str
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Open the video, count its frames from the container's packets, and check that the frame
+    rate is constant; any problem is a UserError naming the file and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"video {path} not found")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise UserError(f"{path} has no video stream")
+            stream = container.streams.video[0]
+            pts = np.array([p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0])
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            info = VideoInfo(path, len(pts), fps, stream.width, stream.height, stream.codec_context.name)
+    except av.error.FFmpegError as error:
+        raise UserError(f"cannot read video {path} ({error}): {_reencode_hint(path)}") from None
+    if info.num_frames == 0:
+        raise UserError(f"video {path} has no frames: {_reencode_hint(path)}")
+    steps = np.diff(np.sort(pts))
+    if len(steps) and steps.max() - steps.min() > 1:  # one tick of rounding is not a rate change
+        raise UserError(f"video {path} has a variable frame rate: {_reencode_hint(path, info.fps)}")
+    return info
+
+
+def read_frames(info: VideoInfo, batch_size: int) -> Iterator[np.ndarray]:
+    """(B, H, W, 3) uint8 RGB batches of every frame in order; stops with a UserError naming the
+    frame if decoding fails or the count differs from the container's."""
+    decoded = 0
+    batch: list[np.ndarray] = []
+    try:
+        with av.open(str(info.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                batch.append(frame.to_ndarray(format="rgb24"))
+                decoded += 1
+                if len(batch) == batch_size:
+                    yield np.stack(batch)
+                    batch = []
+    except av.error.FFmpegError as error:
+        raise UserError(f"video {info.path}: decoding failed at frame {decoded} ({error}): {_reencode_hint(info.path)}") from None
+    if batch:
+        yield np.stack(batch)
+    if decoded != info.num_frames:
+        raise UserError(
+            f"video {info.path}: decoded {decoded} frames but the container holds {info.num_frames} "
+            f"(damaged at frame {decoded}?): {_reencode_hint(info.path)}"
+        )
+
+
+def prefetch(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
+    """Run a batch iterator in a background thread (decoding overlaps the network)."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in batches:
+                slots.put(item)
+        except BaseException as error:  # handed to the consumer, raised there
+            slots.put(error)
+        slots.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (item := slots.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def list_videos(path: Path) -> list[Path]:
+    """A video file, or the videos in a folder (other files skipped with a warning)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise UserError(f"--videos {path}: no such file or folder")
+    videos = []
+    for child in sorted(path.iterdir()):
+        if child.suffix.lower() in VIDEO_SUFFIXES:
+            videos.append(child)
+        elif child.is_file():
+            print(f"lp: skipping {child}: not a video ({', '.join(VIDEO_SUFFIXES)})")
+    if not videos:
+        raise UserError(f"--videos {path}: no videos ({', '.join(VIDEO_SUFFIXES)}) in this folder")
+    return videos

@@ -1,0 +1,96 @@
+"""A trained model as a Python object: `Model.from_dir(run_dir)`, then `predict_frames` on
+arrays or `predict_video` on a file. predict.py is built on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lp.config import TrainConfig, load_config, run_config_path
+from lp.data.images import resize_to_uint8, scale_to_original
+from lp.data.video import prefetch, probe_video, read_frames
+from lp.engine.checkpoint import load_exported
+from lp.errors import UserError
+from lp.io import keypoint_table
+from lp.models import PoseModel, build_model
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Model:
+    def __init__(self, network: PoseModel, cfg: TrainConfig, keypoint_names: list[str], device: torch.device,
+                 precision: str = "fp32", name: str = "lp"):
+        self.network = network.eval().to(device)
+        self.cfg, self.keypoint_names, self.device, self.name = cfg, keypoint_names, device, name
+        self.dtype = DTYPES[precision]
+        if self.dtype is not None and device.type != "cuda":
+            raise UserError(f"--precision {precision} needs a GPU; use fp32 on the CPU")
+
+    @classmethod
+    def from_dir(cls, run_dir: Path, device: str | torch.device | None = None, precision: str = "fp32") -> Model:
+        """Load the best model of a training run (model_best, else model_last)."""
+        run_dir = Path(run_dir)
+        cfg = load_config(run_config_path(run_dir))
+        weights_path = run_dir / "model_best.safetensors"
+        if not weights_path.is_file():
+            weights_path = run_dir / "model_last.safetensors"
+        if not weights_path.is_file():
+            raise UserError(f"{run_dir} holds no model_best/model_last.safetensors: has its training finished?")
+        weights, metadata = load_exported(weights_path)
+        names = json.loads(metadata["keypoint_names"])
+        cfg.model.backbone.weights = "none"  # the exported weights replace any initial ones
+        network = build_model(cfg.model, len(names), (cfg.data.image_height, cfg.data.image_width))
+        network.load_state_dict(weights)
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        return cls(network, cfg, names, device, precision, name=run_dir.name)
+
+    @torch.no_grad()
+    def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
+        height, width = self.cfg.data.image_height, self.cfg.data.image_width
+        sizes = np.array([[frames.shape[-1], frames.shape[-2]]] * len(frames), dtype=np.float64)
+        images = resize_to_uint8(frames.to(self.device, non_blocking=True), height, width).float() / 255
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+            xy, likelihood = self.network.keypoints(self.network(images))
+        xy = scale_to_original(xy.float().cpu().numpy().astype(np.float64), sizes, height, width)
+        return xy, likelihood.float().cpu().numpy().astype(np.float64)
+
+    def predict_arrays(self, batches: Iterable[np.ndarray]) -> pd.DataFrame:
+        """Keypoints of every frame of (B, H, W, 3) or (B, H, W) uint8 batches, as one table."""
+        xys, likelihoods = [], []
+        for batch in batches:
+            xy, likelihood = self.predict_batch(_to_tensor(batch))
+            xys.append(xy)
+            likelihoods.append(likelihood)
+        xy, likelihood = np.concatenate(xys), np.concatenate(likelihoods)
+        return keypoint_table(xy, likelihood, self.keypoint_names, self.name, pd.RangeIndex(len(xy)))
+
+    def predict_frames(self, frames: np.ndarray, batch_size: int = 64) -> pd.DataFrame:
+        """(N, H, W, 3) RGB or (N, H, W) grayscale uint8 frames -> DeepLabCut-style table."""
+        return self.predict_arrays(frames[i : i + batch_size] for i in range(0, len(frames), batch_size))
+
+    def predict_video(self, path: Path, batch_size: int = 64) -> pd.DataFrame:
+        """Every frame of a video, in order, decoded on the CPU while the network runs."""
+        info = probe_video(Path(path))
+        return self.predict_arrays(prefetch(read_frames(info, batch_size)))
+
+
+def _to_tensor(batch: np.ndarray) -> torch.Tensor:
+    if batch.ndim == 3:
+        batch = np.repeat(batch[..., None], 3, axis=-1)
+    if batch.ndim != 4 or batch.shape[-1] != 3 or batch.dtype != np.uint8:
+        raise UserError(f"frames must be uint8 (N, H, W, 3) or (N, H, W); got {batch.dtype} {batch.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
+    return tensor.pin_memory() if torch.cuda.is_available() else tensor
+
+
+def compute_temporal_norm(xy: np.ndarray) -> np.ndarray:
+    """(T, K, 2) -> (T, K) distance moved since the previous frame (NaN for the first)."""
+    norm = np.full(xy.shape[:2], np.nan)
+    norm[1:] = np.linalg.norm(np.diff(xy, axis=0), axis=-1)
+    return norm

@@ -1,0 +1,103 @@
+"""predict.py's work: every video decoded once, passed through every model, written per model
+as DeepLabCut CSV and HDF5 tables plus per-frame temporal-norm metrics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from lp.config import PredictConfig
+from lp.data.images import read_image
+from lp.data.labels import read_labels
+from lp.data.video import list_videos, prefetch, probe_video, read_frames
+from lp.errors import UserError
+from lp.inference import Model, compute_temporal_norm
+from lp.io import atomic_write, keypoint_table, write_csv, write_pixel_error_csv
+from lp.metrics import compute_pixel_error, summarize_pixel_error
+
+
+def output_dirs(cfg: PredictConfig) -> list[Path]:
+    if cfg.output_dir is None:
+        return [Path(run) / "video_preds" for run in cfg.run_dir]
+    if len(cfg.run_dir) == 1:
+        return [Path(cfg.output_dir)]
+    names = [Path(run).name for run in cfg.run_dir]
+    if len(set(names)) < len(names):  # same time stamp on different days: keep the date too
+        names = [f"{Path(run).parent.name}_{Path(run).name}" for run in cfg.run_dir]
+    return [Path(cfg.output_dir) / name for name in names]
+
+
+def write_tables(folder: Path, stem: str, table: pd.DataFrame) -> None:
+    """<stem>.csv and <stem>.h5 (DeepLabCut's HDF5 layout: key df_with_missing)."""
+    write_csv(folder / f"{stem}.csv", table)
+    atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
+
+
+def predict(cfg: PredictConfig) -> None:
+    models = [Model.from_dir(run, precision=cfg.precision) for run in cfg.run_dir]
+    folders = output_dirs(cfg)
+    if Path(cfg.videos).suffix.lower() == ".csv":
+        predict_labeled(cfg, models, folders)
+        return
+    videos = list_videos(Path(cfg.videos))
+    infos = [probe_video(video) for video in videos]  # every video checked before any work
+    for info in infos:
+        stem = info.path.stem
+        pending = [
+            (model, folder) for model, folder in zip(models, folders)
+            if cfg.overwrite or not ((folder / f"{stem}.csv").is_file() and (folder / f"{stem}.h5").is_file())
+        ]
+        if not pending:
+            print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
+            continue
+        start = time.perf_counter()
+        results: list[tuple[list, list]] = [([], []) for _ in pending]
+        with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
+            for batch in prefetch(read_frames(info, cfg.batch_size)):
+                frames = torch.from_numpy(batch).permute(0, 3, 1, 2)
+                for (model, _), (xys, likelihoods) in zip(pending, results):
+                    xy, likelihood = model.predict_batch(frames)
+                    xys.append(xy)
+                    likelihoods.append(likelihood)
+                progress.update(len(batch))
+        elapsed = time.perf_counter() - start
+        for (model, folder), (xys, likelihoods) in zip(pending, results):
+            xy, likelihood = np.concatenate(xys), np.concatenate(likelihoods)
+            table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, pd.RangeIndex(len(xy), name="frame"))
+            write_tables(folder, stem, table)
+            norm = pd.DataFrame(compute_temporal_norm(xy), columns=model.keypoint_names, index=table.index)
+            write_csv(folder / f"{stem}_temporal_norm.csv", norm)
+            print(
+                f"lp: {info.path.name} [{model.name}]: {len(xy)} frames, {info.fps:g} fps, mean likelihood "
+                f"{np.nanmean(likelihood):.3f}, {elapsed:.1f} s ({len(xy) / elapsed:.0f} frames/s) -> {folder}"
+            )
+
+
+def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]) -> None:
+    """Predictions on the frames of a labels CSV, with their pixel error."""
+    csv_path = Path(cfg.videos)
+    frames = read_labels(csv_path)
+    images = [read_image(csv_path.parent / relative) for relative in frames.image_paths]
+    for model, folder in zip(models, folders):
+        if len(model.keypoint_names) != frames.num_keypoints:
+            raise UserError(
+                f"{csv_path} has {frames.num_keypoints} keypoints but run {model.name} predicts "
+                f"{len(model.keypoint_names)}: use labels of the same project"
+            )
+        xy = np.zeros((len(images), frames.num_keypoints, 2))
+        likelihood = np.zeros((len(images), frames.num_keypoints))
+        for i, image in enumerate(tqdm(images, desc=csv_path.name, leave=False)):
+            xy[i : i + 1], likelihood[i : i + 1] = model.predict_batch(image[None])
+        table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, pd.Index(frames.image_paths))
+        write_tables(folder, csv_path.stem, table)
+        errors = compute_pixel_error(xy, frames.keypoints)
+        write_pixel_error_csv(folder / f"{csv_path.stem}_pixel_error.csv", errors, model.keypoint_names,
+                              frames.image_paths, ["labeled"] * len(images))
+        summary = summarize_pixel_error(errors, ["train"] * len(images))["train"]
+        print(f"lp: {csv_path.name} [{model.name}]: pixel error mean {summary['mean']:.2f}, median "
+              f"{summary['median']:.2f} over {summary['count']} labeled keypoints -> {folder}")

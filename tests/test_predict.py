@@ -1,0 +1,101 @@
+"""predict.py and the Model API on a tiny trained run and short videos made here."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lp import Model
+from lp.config import PredictConfig, parse_train_args
+from lp.engine.loop import train
+from lp.errors import UserError
+from lp.predict import predict
+from tests.conftest import tiny_args, write_project
+from tests.data.test_video import write_video
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict")
+    write_project(root / "project")
+    train(parse_train_args(tiny_args(root / "project", root / "run")))
+    return root / "run"
+
+
+def test_one_row_per_frame_csv_and_h5_agree(run_dir, tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "session1.mp4", num_frames=23, size_wh=(80, 60))
+    (videos / "readme.txt").write_text("not a video")
+    predict(PredictConfig(run_dir=(run_dir,), videos=videos, output_dir=tmp_path / "out", batch_size=8))
+    table = pd.read_csv(tmp_path / "out" / "session1.csv", header=[0, 1, 2], index_col=0)
+    assert table.shape == (23, 9) and list(table.index) == list(range(23))
+    h5 = pd.read_hdf(tmp_path / "out" / "session1.h5", key="df_with_missing")
+    np.testing.assert_allclose(table.to_numpy(), h5.to_numpy(), atol=1e-9)
+    assert list(h5.columns.get_level_values(1).unique()) == ["nose", "left", "right"]
+    norm = pd.read_csv(tmp_path / "out" / "session1_temporal_norm.csv", index_col=0)
+    assert norm.shape == (23, 3) and norm.iloc[0].isna().all() and (norm.iloc[1:] >= 0).all().all()
+
+
+def test_video_reader_matches_frame_api(run_dir, tmp_path):
+    frames = write_video(tmp_path / "clip.mp4", num_frames=9, size_wh=(80, 60))
+    model = Model.from_dir(run_dir)
+    from_video = model.predict_video(tmp_path / "clip.mp4", batch_size=4)
+    import av
+
+    with av.open(str(tmp_path / "clip.mp4")) as container:
+        decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    from_frames = model.predict_frames(decoded, batch_size=5)
+    assert len(frames) == len(from_video) == 9
+    np.testing.assert_allclose(from_video.to_numpy(), from_frames.to_numpy(), atol=1e-3)
+
+
+def test_skip_and_overwrite(run_dir, tmp_path, capsys):
+    write_video(tmp_path / "a.mp4", num_frames=4, size_wh=(80, 60))
+    cfg = PredictConfig(run_dir=(run_dir,), videos=tmp_path / "a.mp4", output_dir=tmp_path / "out")
+    predict(cfg)
+    first = (tmp_path / "out" / "a.csv").stat().st_mtime_ns
+    predict(cfg)
+    assert "skipped" in capsys.readouterr().out
+    assert (tmp_path / "out" / "a.csv").stat().st_mtime_ns == first
+    predict(PredictConfig(run_dir=(run_dir,), videos=tmp_path / "a.mp4", output_dir=tmp_path / "out", overwrite=True))
+    assert (tmp_path / "out" / "a.csv").stat().st_mtime_ns != first
+
+
+def test_truncated_video_gives_error_and_no_output(run_dir, tmp_path):
+    write_video(tmp_path / "whole.mp4", num_frames=30, size_wh=(80, 60))
+    data = (tmp_path / "whole.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="cut.mp4"):
+        predict(PredictConfig(run_dir=(run_dir,), videos=tmp_path / "cut.mp4", output_dir=tmp_path / "out"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_several_runs_and_labeled_csv(run_dir, tmp_path):
+    other = tmp_path / "other-run"
+    shutil.copytree(run_dir, other)
+    write_video(tmp_path / "v.mp4", num_frames=3, size_wh=(80, 60))
+    predict(PredictConfig(run_dir=(run_dir, other), videos=tmp_path / "v.mp4", output_dir=tmp_path / "out"))
+    assert (tmp_path / "out" / run_dir.name / "v.csv").is_file()
+    assert (tmp_path / "out" / "other-run" / "v.h5").is_file()
+    labels = run_dir.parent / "project" / "CollectedData.csv"
+    predict(PredictConfig(run_dir=(run_dir,), videos=labels, output_dir=tmp_path / "lab"))
+    errors = pd.read_csv(tmp_path / "lab" / "CollectedData_pixel_error.csv", index_col=0)
+    assert errors.shape == (12, 4) and np.isnan(errors.iloc[1, 0])
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "predict.py", "--run-dir", str(tmp_path), "--videos", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"lp: error: {tmp_path} is not an lp run directory (no config.yaml): pass a folder written by train.py"
+    ]
