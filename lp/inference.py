@@ -25,7 +25,8 @@ DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 class Model:
     def __init__(self, network: PoseModel, cfg: TrainConfig, keypoint_names: list[str], device: torch.device,
                  precision: str = "fp32", name: str = "lp"):
-        self.network = network.eval().to(device)
+        # channels-last convolutions are faster on CPUs (oneDNN) and GPUs alike
+        self.network = network.eval().to(device, memory_format=torch.channels_last)
         self.cfg, self.keypoint_names, self.device, self.name = cfg, keypoint_names, device, name
         self.dtype = DTYPES[precision]
         if self.dtype is not None and device.type != "cuda":
@@ -49,12 +50,13 @@ class Model:
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(network, cfg, names, device, precision, name=run_dir.name)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
         height, width = self.cfg.data.image_height, self.cfg.data.image_width
         sizes = np.array([[frames.shape[-1], frames.shape[-2]]] * len(frames), dtype=np.float64)
         images = resize_to_uint8(frames.to(self.device, non_blocking=True), height, width).float() / 255
+        images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
             xy, likelihood = self.network.keypoints(self.network(images))
         xy = scale_to_original(xy.float().cpu().numpy().astype(np.float64), sizes, height, width)
