@@ -3,6 +3,10 @@
 To add one: a new file, one line in LOSSES, and (for an optional term) a config block in
 lp.config.LossesConfig that LossBundle reads; LossBundle applies the weights and names the
 logged terms.
+
+The unsupervised losses (temporal.py, pca_singleview.py, pca_multiview.py, unimodal.py, with the
+subspace fit in pca_subspace.py) are tested functions, not yet switched on by any config: the
+unlabeled-video stream that feeds them comes with the semi-supervised issue.
 """
 
 from __future__ import annotations

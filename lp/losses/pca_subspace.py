@@ -1,0 +1,57 @@
+"""Pose subspaces for the PCA losses: fitted on training labels, NaN-aware, applied in the same
+coordinate space (original-frame pixels). Shared by pca_singleview and pca_multiview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Subspace:
+    mean: np.ndarray
+    """(D,) mean vector."""
+    basis: np.ndarray
+    """(D, C) orthonormal columns spanning the kept components."""
+    explained_variance: np.ndarray
+    """(C,) fraction of the variance each kept component explains."""
+
+    def reprojection_error(self, vectors: np.ndarray) -> np.ndarray:
+        """(N, D) with D = 2 * points -> (N, points): distance of each (x, y) to its projection."""
+        centered = vectors - self.mean
+        residual = centered - centered @ self.basis @ self.basis.T
+        return np.linalg.norm(residual.reshape(len(vectors), -1, 2), axis=-1)
+
+    def torch_reprojection_error(self, vectors: torch.Tensor) -> torch.Tensor:
+        """The same on a (..., D) tensor, differentiable; returns (..., points)."""
+        mean = torch.as_tensor(self.mean, dtype=vectors.dtype, device=vectors.device)
+        basis = torch.as_tensor(self.basis, dtype=vectors.dtype, device=vectors.device)
+        centered = vectors - mean
+        residual = centered - centered @ basis @ basis.T
+        return residual.unflatten(-1, (-1, 2)).norm(dim=-1)
+
+
+def fit_subspace(
+    vectors: np.ndarray, variance_fraction: float = 0.99, components: int | None = None, iterations: int = 1000
+) -> Subspace:
+    """PCA of (N, D) vectors with missing entries (NaN): missing entries are filled with the
+    current low-rank reconstruction and the fit repeated (EM-style), so frames with some
+    keypoints missing still inform the subspace. Keeps `components` if given, else the fewest
+    components explaining `variance_fraction` of the variance."""
+    missing = ~np.isfinite(vectors)
+    filled = np.where(missing, np.nanmean(vectors, axis=0), vectors)
+    for _ in range(iterations if missing.any() else 1):
+        mean = filled.mean(axis=0)
+        _, singular, vt = np.linalg.svd(filled - mean, full_matrices=False)
+        variance = singular**2 / max((singular**2).sum(), 1e-12)
+        keep = components or int(np.searchsorted(np.cumsum(variance), variance_fraction) + 1)
+        keep = min(keep, len(variance))
+        basis = vt[:keep].T
+        reconstruction = (filled - mean) @ basis @ basis.T + mean
+        update = np.where(missing, reconstruction, vectors)
+        if np.allclose(update, filled, rtol=0, atol=1e-9):
+            break
+        filled = update
+    return Subspace(mean, basis, variance[:keep])
