@@ -33,6 +33,10 @@ class VideoInfo:
     width: int
     height: int
     codec: str
+    first_pts: int = 0
+    """Presentation time stamp of frame 0, in the stream's time base."""
+    pts_step: int = 1
+    """Time-base ticks between frames (constant: the frame rate was checked)."""
 
 
 def probe_video(path: Path) -> VideoInfo:
@@ -48,12 +52,15 @@ def probe_video(path: Path) -> VideoInfo:
             stream = container.streams.video[0]
             pts = np.array([p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0])
             fps = float(stream.average_rate or stream.guessed_rate or 0)
-            info = VideoInfo(path, len(pts), fps, stream.width, stream.height, stream.codec_context.name)
+            pts = np.sort(pts)
+            step = int(np.median(np.diff(pts))) if len(pts) > 1 else 1
+            first = int(pts[0]) if len(pts) else 0
+            info = VideoInfo(path, len(pts), fps, stream.width, stream.height, stream.codec_context.name, first, step)
     except av.error.FFmpegError as error:
         raise UserError(f"cannot read video {path} ({error}): {_reencode_hint(path)}") from None
     if info.num_frames == 0:
         raise UserError(f"video {path} has no frames: {_reencode_hint(path)}")
-    steps = np.diff(np.sort(pts))
+    steps = np.diff(pts)
     if len(steps) and steps.max() - steps.min() > 1:  # one tick of rounding is not a rate change
         raise UserError(f"video {path} has a variable frame rate: {_reencode_hint(path, info.fps)}")
     return info
@@ -83,6 +90,35 @@ def read_frames(info: VideoInfo, batch_size: int) -> Iterator[np.ndarray]:
             f"video {info.path}: decoded {decoded} frames but the container holds {info.num_frames} "
             f"(damaged at frame {decoded}?): {_reencode_hint(info.path)}"
         )
+
+
+def read_clip(info: VideoInfo, start: int, length: int, container=None) -> np.ndarray:
+    """(length, H, W, 3) uint8 RGB frames start .. start+length-1: seek by time stamp to the key
+    frame before `start`, then decode forward; the frames equal those of a sequential read.
+    Pass an open container to reuse it across clips."""
+    if start < 0 or start + length > info.num_frames:
+        raise ValueError(f"clip {start}..{start + length - 1} is outside {info.path} ({info.num_frames} frames)")
+    own = container is None
+    container = container or av.open(str(info.path))
+    try:
+        stream = container.streams.video[0]
+        target = info.first_pts + start * info.pts_step
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        frames = []
+        for frame in container.decode(stream):
+            if frame.pts is None or frame.pts < target:
+                continue
+            frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == length:
+                break
+    except av.error.FFmpegError as error:
+        raise UserError(f"video {info.path}: decoding failed near frame {start} ({error}): {_reencode_hint(info.path)}") from None
+    finally:
+        if own:
+            container.close()
+    if len(frames) != length:
+        raise UserError(f"video {info.path}: got {len(frames)} of {length} frames from frame {start}: {_reencode_hint(info.path)}")
+    return np.stack(frames)
 
 
 def prefetch(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:

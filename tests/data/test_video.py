@@ -66,3 +66,20 @@ def test_folder_listing_skips_other_files(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no videos"):
         list_videos(tmp_path / "empty")
+
+
+def test_clips_equal_sequential_frames(tmp_path):
+    import av as pyav
+
+    from lp.data.video import read_clip
+
+    path = tmp_path / "long.mp4"
+    write_video(path, num_frames=60)
+    info = probe_video(path)
+    sequential = np.concatenate(list(read_frames(info, batch_size=16)))
+    rng = np.random.default_rng(0)
+    with pyav.open(str(path)) as container:
+        for start in [0, 44, *rng.integers(0, 45, 6).tolist()]:
+            np.testing.assert_array_equal(read_clip(info, start, 16, container), sequential[start : start + 16])
+    with pytest.raises(ValueError, match="outside"):
+        read_clip(info, 50, 16)
