@@ -1,6 +1,5 @@
 """Train a pose model: python train.py --config configs/mouse.py [--section.field value ...]"""
 
-import sys
 
 from lp.errors import run_cli
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import io
-import re
 import sys
 import types
 import typing

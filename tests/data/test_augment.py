@@ -29,7 +29,7 @@ def test_drawn_dot_stays_under_its_keypoint(monkeypatch):
             centroid = torch.stack([(mass * xs).sum(), (mass * ys).sum()]) / mass.sum()
             # A flip swaps identities (channel c then sits under keypoint 1 - c): take the nearer one.
             distance = (out_keypoints[b] - centroid).norm(dim=-1)
-            assert torch.nan_to_num(distance, nan=1e9).min() < 0.3, (b, channel, centroid, candidates)
+            assert torch.nan_to_num(distance, nan=1e9).min() < 0.3, (b, channel, centroid, out_keypoints[b])
             checked += 1
     assert checked >= 28
 

@@ -1,6 +1,5 @@
 """Short end-to-end runs on the CPU: outputs, resume, bad input."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
