@@ -39,8 +39,11 @@ def read_labels(csv_path: Path) -> LabeledFrames:
             f"labels file {csv_path} not found: set --data.data-dir to your project folder "
             "and --data.csv-file to the CSV's name"
         )
-    with open(csv_path, newline="") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise UserError(f"{csv_path} is not a readable CSV text file ({error}): export the labels as CSV") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 3:
         raise UserError(f"{csv_path} has fewer than the 3 header rows scorer / bodyparts / coords")

@@ -69,3 +69,10 @@ def test_malformed_csv(tmp_path, text, message):
 def test_missing_csv(tmp_path):
     with pytest.raises(UserError, match="--data.data-dir"):
         read_labels(tmp_path / "nope.csv")
+
+
+def test_binary_file_is_not_a_csv(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(UserError, match="not a readable CSV"):
+        read_labels(path)
