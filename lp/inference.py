@@ -66,7 +66,7 @@ class Model:
         """Keypoints of every frame of (B, H, W, 3) or (B, H, W) uint8 batches, as one table."""
         xys, likelihoods = [], []
         for batch in batches:
-            xy, likelihood = self.predict_batch(_to_tensor(batch))
+            xy, likelihood = self.predict_batch(frames_to_tensor(batch))
             xys.append(xy)
             likelihoods.append(likelihood)
         xy, likelihood = np.concatenate(xys), np.concatenate(likelihoods)
@@ -82,7 +82,8 @@ class Model:
         return self.predict_arrays(prefetch(read_frames(info, batch_size)))
 
 
-def _to_tensor(batch: np.ndarray) -> torch.Tensor:
+def frames_to_tensor(batch: np.ndarray) -> torch.Tensor:
+    """(B, H, W, 3) or (B, H, W) uint8 -> (B, 3, H, W) uint8 (pinned when a GPU will take it)."""
     if batch.ndim == 3:
         batch = np.repeat(batch[..., None], 3, axis=-1)
     if batch.ndim != 4 or batch.shape[-1] != 3 or batch.dtype != np.uint8:

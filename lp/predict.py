@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from lp.config import PredictConfig
@@ -16,9 +15,9 @@ from lp.data.images import read_image
 from lp.data.labels import read_labels
 from lp.data.video import list_videos, prefetch, probe_video, read_frames
 from lp.errors import UserError
-from lp.inference import Model, compute_temporal_norm
+from lp.inference import Model, compute_temporal_norm, frames_to_tensor
 from lp.io import atomic_write, keypoint_table, write_csv, write_pixel_error_csv
-from lp.metrics import compute_pixel_error, summarize_pixel_error
+from lp.metrics import compute_pixel_error
 
 
 def output_dirs(cfg: PredictConfig) -> list[Path]:
@@ -59,7 +58,7 @@ def predict(cfg: PredictConfig) -> None:
         results: list[tuple[list, list]] = [([], []) for _ in pending]
         with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
             for batch in prefetch(read_frames(info, cfg.batch_size)):
-                frames = torch.from_numpy(batch).permute(0, 3, 1, 2)
+                frames = frames_to_tensor(batch)
                 for (model, _), (xys, likelihoods) in zip(pending, results):
                     xy, likelihood = model.predict_batch(frames)
                     xys.append(xy)
@@ -98,6 +97,8 @@ def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]
         errors = compute_pixel_error(xy, frames.keypoints)
         write_pixel_error_csv(folder / f"{csv_path.stem}_pixel_error.csv", errors, model.keypoint_names,
                               frames.image_paths, ["labeled"] * len(images))
-        summary = summarize_pixel_error(errors, ["train"] * len(images))["train"]
-        print(f"lp: {csv_path.name} [{model.name}]: pixel error mean {summary['mean']:.2f}, median "
-              f"{summary['median']:.2f} over {summary['count']} labeled keypoints -> {folder}")
+        labeled = errors[np.isfinite(errors)]
+        if labeled.size == 0:
+            raise UserError(f"{csv_path} has no labeled keypoints to measure pixel error on")
+        print(f"lp: {csv_path.name} [{model.name}]: pixel error mean {labeled.mean():.2f}, median "
+              f"{np.median(labeled):.2f} over {labeled.size} labeled keypoints -> {folder}")
