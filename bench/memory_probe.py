@@ -30,7 +30,7 @@ def peak_gib(benchmark: bool, precision: str, channels_last: bool) -> float:
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(OptimConfig(), model, device)
-    losses = LossBundle(LossesConfig(), "heatmap")
+    losses = LossBundle(LossesConfig(), ModelConfig())
     images = torch.rand(16, 3, 256, 256, device=device)
     keypoints = torch.rand(16, 17, 2, device=device) * 255
     batch = LabeledBatch(images, keypoints, compute_heatmaps(keypoints, (256, 256), 2, 1.25))

@@ -30,7 +30,7 @@ def measure(arch, size, batch, precision, channels_last, fused, compile_mode, st
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=fused)
     forward = torch.compile(model, mode=compile_mode) if compile_mode else model
-    losses = LossBundle(LossesConfig(), "heatmap")
+    losses = LossBundle(LossesConfig(), ModelConfig())
     images = torch.rand(batch, 3, size, size, device=device)
     if channels_last:
         images = images.contiguous(memory_format=torch.channels_last)

@@ -127,6 +127,107 @@ class ModelConfig:
 
 
 @dataclass(kw_only=True)
+class UnlabeledConfig:
+    """Unlabeled videos for the semi-supervised losses: clips of consecutive frames every step."""
+
+    video_dir: Path | None = None
+    """Folder of unlabeled videos (mp4, avi, mov, mkv). Default: none (supervised training only).
+    Needed when an unsupervised loss is enabled."""
+    clip_length: int = 16
+    """Consecutive frames per clip."""
+    clips_per_step: int = 1
+    """Clips per step on each process (frames per step per process: clips_per_step * clip_length)."""
+    reader: Literal["auto", "dali", "cpu"] = "auto"
+    """auto: NVIDIA DALI (GPU decoding) on a GPU where DALI is installed, else the CPU reader (PyAV);
+    dali or cpu: force one."""
+    augment: bool = False
+    """Augment each clip (one random transform for the whole clip; predictions are mapped back to
+    original-frame pixels before any loss)."""
+
+    def __post_init__(self) -> None:
+        _check(self.clip_length >= 2, f"--unlabeled.clip-length must be >= 2, got {self.clip_length}")
+        _check(self.clips_per_step >= 1, f"--unlabeled.clips-per-step must be >= 1, got {self.clips_per_step}")
+
+
+@dataclass(kw_only=True)
+class TemporalLossConfig:
+    """Temporal smoothness on unlabeled clips."""
+
+    enabled: bool = False
+    """Add the temporal loss (needs --unlabeled.video-dir)."""
+    weight: float = 0.005
+    """Weight of the loss (pixels) relative to the supervised heatmap loss (about 0.01 to 0.05)."""
+    epsilon_px: float = 20.0
+    """Margin: frame-to-frame movement below this many original-frame pixels costs nothing."""
+    min_confidence: float = 0.05
+    """Keypoints predicted with lower confidence in either frame are ignored."""
+
+
+@dataclass(kw_only=True)
+class PcaSingleviewLossConfig:
+    """Pose PCA: predicted poses should lie in the subspace of the training labels."""
+
+    enabled: bool = False
+    """Add the Pose PCA loss (needs --unlabeled.video-dir)."""
+    weight: float = 0.005
+    """Weight of the loss (pixels) relative to the supervised heatmap loss."""
+    epsilon_px: float | None = None
+    """Margin in original-frame pixels. Default: the 99th percentile of the training labels' own
+    reprojection errors."""
+    variance_fraction: float = 0.99
+    """Keep the fewest components explaining this fraction of the labels' variance..."""
+    components: int | None = None
+    """...or exactly this many components."""
+    keypoints: tuple[int, ...] = ()
+    """Indices of the keypoints in the pose vector (e.g. leave out objects that move on their own).
+    Default: all."""
+
+    def __post_init__(self) -> None:
+        _check(
+            0 < self.variance_fraction <= 1,
+            f"--losses.pca-singleview.variance-fraction must be in (0, 1], got {self.variance_fraction}",
+        )
+        _check(
+            self.components is None or self.components > 0,
+            f"--losses.pca-singleview.components must be positive, got {self.components}",
+        )
+
+
+@dataclass(kw_only=True)
+class PcaMultiviewLossConfig:
+    """Multi-view PCA: the same body part in every view must be consistent with one 3-D point."""
+
+    enabled: bool = False
+    """Add the multi-view PCA loss (needs --unlabeled.video-dir and --losses.pca-multiview.views)."""
+    weight: float = 0.005
+    """Weight of the loss (pixels) relative to the supervised heatmap loss."""
+    epsilon_px: float | None = None
+    """Margin in original-frame pixels. Default: the 99th percentile of the training labels' own
+    reprojection errors."""
+    views: tuple[tuple[int, ...], ...] = ()
+    """Keypoint indices per view, in the same body-part order in each view, e.g. mirrored top and
+    bottom views: ((0, 1, 2), (8, 9, 10))."""
+
+    def __post_init__(self) -> None:
+        _check(
+            len({len(view) for view in self.views}) <= 1,
+            "--losses.pca-multiview.views must list the same number of keypoints in every view",
+        )
+
+
+@dataclass(kw_only=True)
+class UnimodalLossConfig:
+    """Unimodal heatmaps: each map should be one Gaussian bump at its own soft-argmax."""
+
+    enabled: bool = False
+    """Add the unimodal loss on unlabeled frames (heatmap head only; needs --unlabeled.video-dir)."""
+    weight: float = 1.0
+    """Weight of the loss relative to the supervised heatmap loss."""
+    kind: Literal["mse", "kl"] = "mse"
+    """Distance to the ideal map: mse or kl."""
+
+
+@dataclass(kw_only=True)
 class LossesConfig:
     """Loss terms and their weights."""
 
@@ -134,6 +235,30 @@ class LossesConfig:
     """Supervised loss of the heatmap head: mse, kl (Kullback-Leibler) or js (Jensen-Shannon)."""
     supervised_weight: float = 1.0
     """Weight of the supervised term (the regression head always uses MSE in pixels)."""
+    temporal: TemporalLossConfig = field(default_factory=TemporalLossConfig)
+    pca_singleview: PcaSingleviewLossConfig = field(default_factory=PcaSingleviewLossConfig)
+    pca_multiview: PcaMultiviewLossConfig = field(default_factory=PcaMultiviewLossConfig)
+    unimodal: UnimodalLossConfig = field(default_factory=UnimodalLossConfig)
+    unsupervised_start_steps: int = 0
+    """Warm-up: the unsupervised weights are 0 before this step..."""
+    unsupervised_full_steps: int = 0
+    """...and ramp linearly to their full value at this step."""
+
+    @property
+    def unsupervised(self) -> dict:
+        """The enabled unsupervised blocks by name."""
+        blocks = {name: getattr(self, name) for name in UNSUPERVISED_LOSSES}
+        return {name: block for name, block in blocks.items() if block.enabled and block.weight > 0}
+
+    def __post_init__(self) -> None:
+        _check(
+            self.unsupervised_full_steps >= self.unsupervised_start_steps >= 0,
+            "--losses.unsupervised-full-steps must be >= --losses.unsupervised-start-steps >= 0",
+        )
+
+
+UNSUPERVISED_LOSSES = ("temporal", "pca_singleview", "pca_multiview", "unimodal")
+"""Names of the unsupervised loss blocks in LossesConfig; lp.losses.UNSUPERVISED must match."""
 
 
 @dataclass(kw_only=True)
@@ -222,6 +347,7 @@ class TrainConfig:
 
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    unlabeled: UnlabeledConfig = field(default_factory=UnlabeledConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     losses: LossesConfig = field(default_factory=LossesConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

@@ -16,16 +16,17 @@ from tqdm import tqdm
 
 from lp.config import OptimConfig, TrainConfig, dump_config
 from lp.data.augment import Augmenter, flip_permutation, to_device
-from lp.data.batch import LabeledBatch
+from lp.data.batch import ClipBatch, ClipPredictions, LabeledBatch
 from lp.data.heatmaps import compute_heatmaps
 from lp.data.labeled import LabeledData, load_labeled_data
+from lp.data.unlabeled import ClipStream, clips_to_original
 from lp.engine.checkpoint import BestWeights, TrainState, export_model, load_exported
 from lp.engine.evaluate import predict_images
 from lp.engine.sampler import BatchSampler
 from lp.engine.schedule import backbone_trainable, compute_lr
 from lp.errors import UserError
 from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_predictions_csv
-from lp.losses import LossBundle
+from lp.losses import LossBundle, fit_unsupervised
 from lp.metrics import compute_pixel_error, summarize_pixel_error
 from lp.models import build_model
 from lp.viz.draw import draw_labels_and_predictions
@@ -75,7 +76,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     channels_last = cfg.train.channels_last and device.type == "cuda"
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    losses = LossBundle(cfg.losses, cfg.model.head)
+    # Unsupervised losses: PCA subspaces fitted once on the training labels (original-frame
+    # pixels) by the main process and shared, so that every process uses identical numbers.
+    fitted = fit_unsupervised(cfg.losses, data.frames.keypoints[data.split["train"]], names) if is_main else None
+    fitted = broadcast_object_list([fitted])[0] if world > 1 else fitted
+    losses = LossBundle(cfg.losses, cfg.model, fitted)
     optimizer = build_optimizer(cfg.optim, model, device)
     model, optimizer = accelerator.prepare(model, optimizer)
     network = accelerator.unwrap_model(model)
@@ -83,11 +88,20 @@ def train(cfg: TrainConfig) -> TrainResult:
     forward = torch.compile(model, mode="reduce-overhead") if compiled else model
     state = TrainState()
     accelerator.register_for_checkpointing(state)
+    if resume_dir is not None:
+        accelerator.load_state(str(Path(resume_dir) / "state"))
+    stream = None
+    if losses.needs_clips:
+        stream = ClipStream(
+            cfg.unlabeled, data.image_hw, device, rank, world, cfg.run.seed,
+            state.step * cfg.train.grad_accum_steps, cfg.data.augmentation,
+        )
+    elif cfg.unlabeled.video_dir is not None and is_main:
+        print(f"lp: --unlabeled.video-dir {cfg.unlabeled.video_dir} is not used: no unsupervised loss is enabled")
 
     # Run directory: new, or the one being resumed (the same path on every process).
     if resume_dir is not None:
         run_dir = Path(resume_dir)
-        accelerator.load_state(str(run_dir / "state"))
     else:
         run_dir = make_run_dir(cfg.run.output_dir) if is_main else None
         run_dir = Path(broadcast_object_list([str(run_dir)])[0]) if world > 1 else run_dir
@@ -103,6 +117,10 @@ def train(cfg: TrainConfig) -> TrainResult:
             f" train/val/test frames, {cfg.model.backbone.arch} {cfg.model.head} on {device}"
             f" ({world} process{'es' * (world > 1)}, {cfg.train.precision}) -> {run_dir}"
         )
+        if stream is not None:
+            print(f"lp: {stream.describe()}")
+            for name, fit in fitted.items():
+                print(f"lp: {name}: {fit.subspace.basis.shape[1]} components, margin {fit.epsilon_px:.2f} px")
 
     def host_batch(micro_step: int) -> np.ndarray:
         """(b, 1 + columns) float32: frame indices, then the augmentation parameters."""
@@ -132,6 +150,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     def make_batch(micro_step: int) -> LabeledBatch:
         return LabeledBatch(*device_batch(to_device(host_batch(micro_step), device)))
 
+    def clip_predictions(outputs: torch.Tensor, clips: ClipBatch) -> ClipPredictions:
+        xy_px, confidence = network.keypoints(outputs)
+        return ClipPredictions(
+            outputs, xy_px, clips_to_original(xy_px, clips, data.image_hw),
+            confidence.unflatten(0, (clips.num_clips, -1)), cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px,
+        )
+
     def validate(step: int) -> None:
         val = data.split["val"]
         xy, _ = predict_images(network, images[val], cfg.eval.batch_size, accelerator, channels_last)
@@ -157,6 +182,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     best = BestWeights()
     max_steps, accum = cfg.train.max_steps, cfg.train.grad_accum_steps
     has_val = len(data.split["val"]) > 0
+    # labeled + unlabeled frames through the network per optimizer step, over all processes
+    frames_per_step = cfg.train.batch_size
+    if stream is not None:
+        frames_per_step += world * accum * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
     running: dict[str, torch.Tensor] = {}
     running_steps, last_log = 0, time.perf_counter()
     step_times: list[float] = []
@@ -174,9 +203,15 @@ def train(cfg: TrainConfig) -> TrainResult:
             if compiled:
                 torch.compiler.cudagraph_mark_step_begin()
             batch = make_batch(step * accum + micro)
+            clips = stream.next(step * accum + micro) if stream is not None else None
+            inputs = batch.images if clips is None else torch.cat([batch.images, clips.images])
+            if clips is not None and channels_last:
+                inputs = inputs.contiguous(memory_format=torch.channels_last)
             with nullcontext() if micro == accum - 1 else accelerator.no_sync(model):
-                outputs = forward(batch.images)
-                loss, terms = losses(outputs, batch)
+                outputs = forward(inputs)  # labeled and unlabeled frames in one pass
+                labeled = len(batch.images)
+                predicted = clip_predictions(outputs[labeled:], clips) if clips is not None else None
+                loss, terms = losses(outputs[:labeled], batch, predicted, step)
                 accelerator.backward(loss / accum)
             for name, value in terms.items():
                 running[name] = running.get(name, 0) + value / accum
@@ -189,7 +224,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         if state.step % cfg.train.log_every_steps == 0 or last:
             now = time.perf_counter()
             values = {name: (value / running_steps).item() for name, value in running.items()}
-            images_per_s = running_steps * cfg.train.batch_size / (now - last_log)
+            images_per_s = running_steps * frames_per_step / (now - last_log)
             if is_main:
                 for name, value in values.items():
                     writer.add_scalar(f"train/{name}", value, state.step)

@@ -1,24 +1,30 @@
-"""Losses: one file each, a function (outputs, batch) -> scalar, registered in LOSSES.
+"""Losses: one file each, registered below; LossBundle is the one place that weights terms.
 
-To add one: a new file, one line in LOSSES, and (for an optional term) a config block in
-lp.config.LossesConfig that LossBundle reads; LossBundle applies the weights and names the
-logged terms.
-
-The unsupervised losses (temporal.py, pca_singleview.py, pca_multiview.py, unimodal.py, with the
-subspace fit in pca_subspace.py) are tested functions, not yet switched on by any config: the
-unlabeled-video stream that feeds them comes with the semi-supervised issue.
+Supervised losses are functions (outputs, batch) -> scalar in LOSSES. An unsupervised loss is a
+file with `<name>_term(cfg_block, clips, fitted) -> scalar` (and optionally a `fit_*` run once on
+the training labels), one line in UNSUPERVISED, and a config block of the same name in
+lp.config.LossesConfig (listed in lp.config.UNSUPERVISED_LOSSES; a test checks they agree).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 
-from lp.config import LossesConfig
-from lp.data.batch import LabeledBatch
+from lp.config import LossesConfig, ModelConfig
+from lp.data.batch import ClipPredictions, LabeledBatch
+from lp.engine.schedule import unsupervised_ramp
+from lp.errors import UserError
 from lp.losses.heatmap_js import heatmap_js
 from lp.losses.heatmap_kl import heatmap_kl
 from lp.losses.heatmap_mse import heatmap_mse
+from lp.losses.pca_multiview import fit_multiview, pca_multiview_term
+from lp.losses.pca_singleview import fit_singleview, pca_singleview_term
 from lp.losses.regression_mse import regression_mse
+from lp.losses.temporal import temporal_term
+from lp.losses.unimodal import unimodal_term
 
 LOSSES = {
     "heatmap_mse": heatmap_mse,
@@ -27,19 +33,54 @@ LOSSES = {
     "regression_mse": regression_mse,
 }
 
+# name -> (fit on the training labels or None, term)
+UNSUPERVISED: dict[str, tuple[Callable | None, Callable]] = {
+    "temporal": (None, temporal_term),
+    "pca_singleview": (fit_singleview, pca_singleview_term),
+    "pca_multiview": (fit_multiview, pca_multiview_term),
+    "unimodal": (None, unimodal_term),
+}
+
+
+def fit_unsupervised(cfg: LossesConfig, labels: np.ndarray, names: list[str]) -> dict:
+    """Everything the enabled unsupervised losses learn from the training labels (N, K, 2),
+    original-frame pixels; computed once (on the main process) and shared."""
+    return {name: UNSUPERVISED[name][0](block, labels, names) for name, block in cfg.unsupervised.items() if UNSUPERVISED[name][0]}
+
 
 class LossBundle:
-    """The weighted sum of all active terms, and each term (raw) for logging."""
+    """The weighted sum of all active terms, and each term (raw and weighted) for logging."""
 
-    def __init__(self, cfg: LossesConfig, head: str):
+    def __init__(self, cfg: LossesConfig, model_cfg: ModelConfig, fitted: dict | None = None):
+        head = model_cfg.head
         self.supervised_name = f"heatmap_{cfg.heatmap}" if head == "heatmap" else "regression_mse"
         self.supervised_weight = cfg.supervised_weight
+        self.unsupervised = cfg.unsupervised
+        if "unimodal" in self.unsupervised and head != "heatmap":
+            raise UserError("--losses.unimodal.enabled needs --model.head heatmap")
+        self.fitted = fitted or {}
+        self.ramp = (cfg.unsupervised_start_steps, cfg.unsupervised_full_steps)
 
     @property
     def needs_heatmaps(self) -> bool:
         return self.supervised_name.startswith("heatmap_")
 
-    def __call__(self, outputs: torch.Tensor, batch: LabeledBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    @property
+    def needs_clips(self) -> bool:
+        return bool(self.unsupervised)
+
+    def __call__(
+        self, outputs: torch.Tensor, batch: LabeledBatch, clips: ClipPredictions | None = None, step: int = 0
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         supervised = LOSSES[self.supervised_name](outputs, batch)
         total = self.supervised_weight * supervised
-        return total, {self.supervised_name: supervised.detach(), "total": total.detach()}
+        terms = {self.supervised_name: supervised.detach()}
+        if clips is not None:
+            ramp = unsupervised_ramp(step, *self.ramp)
+            for name, block in self.unsupervised.items():
+                raw = UNSUPERVISED[name][1](block, clips, self.fitted.get(name))
+                weighted = (ramp * block.weight) * raw
+                total = total + weighted
+                terms[name], terms[f"{name}_weighted"] = raw.detach(), weighted.detach()
+        terms["total"] = total.detach()
+        return total, terms

@@ -7,7 +7,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lp.losses.pca_subspace import Subspace, fit_subspace
+from lp.config import PcaMultiviewLossConfig
+from lp.data.batch import ClipPredictions
+from lp.errors import UserError
+from lp.losses.pca_subspace import FittedPca, Subspace, check_enough_labels, fit_subspace, margin_px
 from lp.losses.reduce import masked_mean
 
 
@@ -32,3 +35,23 @@ def pca_multiview_loss(
     valid = torch.isfinite(vectors).all(dim=-1)
     errors = subspace.torch_reprojection_error(torch.nan_to_num(vectors))  # (N * P, V)
     return masked_mean(torch.relu(errors - epsilon_px), valid[:, None].expand_as(errors))
+
+
+def fit_multiview(cfg: PcaMultiviewLossConfig, labels: np.ndarray, names: list[str]) -> FittedPca:
+    """Fit on the training labels (N, K, 2) in original-frame pixels."""
+    views = [list(view) for view in cfg.views]
+    if len(views) < 2:
+        raise UserError("--losses.pca-multiview.views needs keypoint indices for at least 2 views, e.g. ((0, 1), (8, 9))")
+    flat = [i for view in views for i in view]
+    bad = [i for i in flat if not 0 <= i < len(names)]
+    if bad:
+        raise UserError(f"--losses.pca-multiview.views: indices {bad} out of range: there are {len(names)} keypoints (0..{len(names) - 1})")
+    check_enough_labels(labels[:, flat], [names[i] for i in flat], "--losses.pca-multiview.views", min_frames=2 * len(views))
+    vectors = stack_views(labels, views)
+    subspace = fit_subspace(vectors, components=3)
+    epsilon = cfg.epsilon_px if cfg.epsilon_px is not None else margin_px(subspace, vectors)
+    return FittedPca(subspace, epsilon, flat, views)
+
+
+def pca_multiview_term(cfg: PcaMultiviewLossConfig, clips: ClipPredictions, fitted: FittedPca) -> torch.Tensor:
+    return pca_multiview_loss(clips.xy.flatten(0, 1), fitted.subspace, fitted.views, fitted.epsilon_px)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lp.errors import UserError
+
 
 @dataclass
 class Subspace:
@@ -55,3 +57,35 @@ def fit_subspace(
             break
         filled = update
     return Subspace(mean, basis, variance[:keep])
+
+
+@dataclass
+class FittedPca:
+    """What a PCA loss needs at run time, fitted once from the training labels."""
+
+    subspace: Subspace
+    epsilon_px: float
+    keypoints: list[int]
+    """Keypoint indices the subspace covers (in pose-vector order)."""
+    views: list[list[int]] | None = None
+    """Multi-view only: keypoint indices per view."""
+
+
+def margin_px(subspace: Subspace, vectors: np.ndarray) -> float:
+    """99th percentile of the reprojection errors of the fully labeled rows of `vectors`."""
+    complete = np.isfinite(vectors).all(axis=1)
+    errors = subspace.reprojection_error(vectors[complete])
+    return float(np.percentile(errors, 99)) if errors.size else 0.0
+
+
+def check_enough_labels(labels: np.ndarray, names: list[str], flag: str, min_frames: int | None = None) -> None:
+    """(N, K, 2) labels: every keypoint must be labeled in at least as many frames as the pose
+    vector has numbers (2K), else the subspace is not determined: name the keypoints to drop."""
+    needed = min_frames or 2 * labels.shape[1]
+    counts = np.isfinite(labels).all(axis=-1).sum(axis=0)
+    short = [f"{name} ({count})" for name, count in zip(names, counts) if count < needed]
+    if short:
+        raise UserError(
+            f"too few labeled training frames for a PCA loss: each keypoint needs {needed}, but "
+            f"{', '.join(short)} have fewer: leave them out of {flag} or label more frames"
+        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from lp.config import UnimodalLossConfig
+from lp.data.batch import ClipPredictions
 from lp.data.heatmaps import compute_heatmaps
 from lp.losses.heatmap_kl import kl_divergence
 
@@ -18,3 +20,7 @@ def unimodal_loss(
     if kind == "kl":
         return kl_divergence(ideal, heatmaps.float()).mean()
     return ((heatmaps.float() - ideal) ** 2).sum(dim=(-2, -1)).mean()
+
+
+def unimodal_term(cfg: UnimodalLossConfig, clips: ClipPredictions, fitted: None) -> torch.Tensor:
+    return unimodal_loss(clips.outputs, clips.xy_px, clips.downsample, clips.sigma_px, cfg.kind)

@@ -93,3 +93,28 @@ def test_bad_inputs_fail_before_writing(tmp_path):
     with pytest.raises(UserError, match="flip-pairs names 'tail'"):
         run(tiny_args(project, tmp_path / "run", "--data.flip-pairs", "left", "tail"))
     assert not (tmp_path / "run").exists()
+
+
+def test_semi_supervised_example_trains_and_logs_each_term(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    args = ["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:],
+            "--unlabeled.clip-length", "4", "--unlabeled.augment", "True", "--losses.unimodal.enabled", "True",
+            "--losses.unsupervised-start-steps", "0", "--losses.unsupervised-full-steps", "0"]
+    result = run(args)
+    assert np.isfinite(result.pixel_error["test"]["mean"])
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    for name in ("temporal", "pca_singleview", "pca_multiview", "unimodal"):
+        assert {f"train/{name}", f"train/{name}_weighted"} <= tags
+        assert all(np.isfinite(e.value) for e in events.Scalars(f"train/{name}"))
+    saved = load_config(tmp_path / "run" / "config.yaml")
+    assert saved.losses.pca_multiview.views == ((0, 1, 2, 3, 4, 5, 6), (8, 9, 10, 11, 12, 13, 14))
+
+
+def test_unsupervised_loss_needs_videos(project, tmp_path):
+    with pytest.raises(UserError, match="set --unlabeled.video-dir"):
+        run(tiny_args(project, tmp_path / "run", "--losses.temporal.enabled", "True"))
+    assert not (tmp_path / "run").exists()

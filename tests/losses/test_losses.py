@@ -5,7 +5,7 @@ import torch
 
 from lp.data.batch import LabeledBatch
 from lp.losses import LOSSES, LossBundle
-from lp.config import LossesConfig
+from lp.config import LossesConfig, ModelConfig
 
 
 def two_pixel_batch():
@@ -53,11 +53,11 @@ def test_no_labels_no_pull():
 
 def test_bundle_weights_and_names():
     predicted, batch = two_pixel_batch()
-    bundle = LossBundle(LossesConfig(heatmap="mse", supervised_weight=2.0), head="heatmap")
+    bundle = LossBundle(LossesConfig(heatmap="mse", supervised_weight=2.0), ModelConfig(head="heatmap"))
     total, terms = bundle(predicted, batch)
     assert total.item() == pytest.approx(0.25)
     assert set(terms) == {"heatmap_mse", "total"}
-    assert LossBundle(LossesConfig(), head="regression").supervised_name == "regression_mse"
+    assert LossBundle(LossesConfig(), ModelConfig(head="regression")).supervised_name == "regression_mse"
 
 
 def test_unlabeled_targets_give_finite_gradients():

@@ -83,3 +83,92 @@ def test_unimodal_zero_for_one_bump_and_positive_for_two():
 
 def test_warmup_ramp():
     assert [unsupervised_ramp(s, 100, 300) for s in (0, 99, 100, 200, 300, 1000)] == [0, 0, 0, 0.5, 1, 1]
+
+
+# --- wiring: registry, config blocks, bundle ---------------------------------------------------
+
+from lp.config import (  # noqa: E402
+    UNSUPERVISED_LOSSES, LossesConfig, ModelConfig, PcaMultiviewLossConfig, PcaSingleviewLossConfig,
+)
+from lp.data.batch import ClipPredictions, LabeledBatch  # noqa: E402
+from lp.errors import UserError  # noqa: E402
+from lp.losses import UNSUPERVISED, LossBundle, fit_unsupervised  # noqa: E402
+from lp.losses.pca_multiview import fit_multiview  # noqa: E402
+from lp.losses.pca_singleview import fit_singleview  # noqa: E402
+
+
+def test_registry_and_config_blocks_agree():
+    assert set(UNSUPERVISED) == set(UNSUPERVISED_LOSSES)
+    for name in UNSUPERVISED_LOSSES:
+        block = getattr(LossesConfig(), name)
+        assert block.enabled is False and block.weight > 0  # every block has the switch and the weight
+
+
+def clip_predictions(xy: torch.Tensor) -> ClipPredictions:
+    n, t, k, _ = xy.shape
+    return ClipPredictions(torch.zeros(n * t, k, 4, 4), xy.flatten(0, 1), xy, torch.ones(n, t, k))
+
+
+def test_bundle_adds_weighted_terms_with_warmup():
+    cfg = LossesConfig(unsupervised_start_steps=10, unsupervised_full_steps=20)
+    cfg.temporal.enabled, cfg.temporal.weight, cfg.temporal.epsilon_px = True, 0.5, 1.0
+    bundle = LossBundle(cfg, ModelConfig(head="regression"))
+    xy = torch.zeros(2, 3, 1, 2)
+    xy[:, :, 0, 0] = torch.tensor([0.0, 3.0, 6.0])  # 3 px per frame: raw temporal loss 2
+    labeled = LabeledBatch(torch.zeros(1, 3, 8, 8), torch.full((1, 1, 2), 4.0))
+    outputs = torch.full((1, 1, 2), 5.0)  # supervised regression MSE: ((1^2 + 1^2) / 2)
+    for step, ramp in ((0, 0.0), (15, 0.5), (25, 1.0)):
+        total, terms = bundle(outputs, labeled, clip_predictions(xy), step)
+        assert terms["temporal"].item() == pytest.approx(2.0)
+        assert terms["temporal_weighted"].item() == pytest.approx(0.5 * 2.0 * ramp)
+        assert total.item() == pytest.approx(terms["regression_mse"].item() + 0.5 * 2.0 * ramp)
+    _, terms = bundle(outputs, labeled)  # no clips this step: supervised only
+    assert set(terms) == {"regression_mse", "total"}
+
+
+def test_unimodal_needs_heatmaps():
+    cfg = LossesConfig()
+    cfg.unimodal.enabled = True
+    with pytest.raises(UserError, match="--model.head heatmap"):
+        LossBundle(cfg, ModelConfig(head="regression"))
+
+
+def test_pca_fits_name_missing_keypoints_and_default_margin():
+    poses, _ = poses_in_a_plane(n=40)
+    names = ["a", "b", "c"]
+    fitted = fit_singleview(PcaSingleviewLossConfig(variance_fraction=0.999), poses, names)
+    assert fitted.subspace.basis.shape[1] == 2 and fitted.epsilon_px < 1e-6  # labels lie in the plane
+    assert fitted.keypoints == [0, 1, 2]
+    sparse = poses.copy()
+    sparse[3:, 1] = np.nan  # "b" labeled in only 3 frames: too few for 6-number poses
+    with pytest.raises(UserError, match=r"b \(3\) have fewer: leave them out of --losses.pca-singleview.keypoints"):
+        fit_singleview(PcaSingleviewLossConfig(), sparse, names)
+    fitted = fit_singleview(PcaSingleviewLossConfig(keypoints=(0, 2)), sparse, names)  # dropping b works
+    assert fitted.keypoints == [0, 2] and fitted.subspace.mean.shape == (4,)
+    with pytest.raises(UserError, match="out of range"):
+        fit_singleview(PcaSingleviewLossConfig(keypoints=(0, 5)), poses, names)
+
+
+def test_multiview_fit_and_term_on_consistent_views():
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(50, 2, 3)) * 20  # 2 body parts in 3-D
+    top, side = points[..., [0, 1]], points[..., [0, 2]] + 100  # two orthographic views
+    labels = np.concatenate([top, side], axis=1)  # keypoints 0,1 = top view; 2,3 = side view
+    cfg = PcaMultiviewLossConfig(enabled=True, views=((0, 1), (2, 3)))
+    fitted = fit_multiview(cfg, labels, ["p", "q", "p2", "q2"])
+    assert fitted.epsilon_px < 1e-6
+    xy = torch.tensor(labels[:6]).reshape(2, 3, 4, 2)
+    from lp.losses.pca_multiview import pca_multiview_term
+
+    assert pca_multiview_term(cfg, clip_predictions(xy), fitted).item() == pytest.approx(0.0, abs=1e-6)
+    xy[0, 0, 2, 0] += 10.0  # one view moved off the consistent subspace
+    assert pca_multiview_term(cfg, clip_predictions(xy), fitted).item() > 0.1
+    with pytest.raises(UserError, match="at least 2 views"):
+        fit_multiview(PcaMultiviewLossConfig(views=((0, 1),)), labels, ["p", "q", "p2", "q2"])
+
+
+def test_fit_unsupervised_fits_only_enabled_pca_blocks():
+    poses, _ = poses_in_a_plane(n=40)
+    cfg = LossesConfig()
+    cfg.temporal.enabled = cfg.pca_singleview.enabled = True
+    assert set(fit_unsupervised(cfg, poses, ["a", "b", "c"])) == {"pca_singleview"}

@@ -1,0 +1,208 @@
+"""Unlabeled clips for the semi-supervised losses: every step, N clips of T consecutive frames.
+
+Two readers return the same decoded frames: DaliClipReader decodes on the GPU (NVDEC) and the
+frames stay in device memory; CpuClipReader (PyAV, in a background thread) serves machines
+without a GPU or without DALI. ClipStream then resizes each clip on the device exactly as labeled
+frames are resized, and optionally augments it (one transform for the whole clip).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from lp.config import UnlabeledConfig
+from lp.data.augment import _MATRIX, Augmenter, to_device
+from lp.data.batch import ClipBatch
+from lp.data.images import resize_to_uint8
+from lp.data.video import VideoInfo, list_videos, prefetch, probe_video, read_clip
+from lp.errors import UserError
+
+DALI_CODECS = ("h264", "hevc")
+"""Codecs the DALI GPU reader decodes; other videos need --unlabeled.reader cpu."""
+
+
+def dali_installed() -> bool:
+    return importlib.util.find_spec("nvidia.dali") is not None
+
+
+def choose_reader(choice: str, device: torch.device) -> str:
+    """'dali' or 'cpu' for --unlabeled.reader auto|dali|cpu on this device."""
+    if choice == "cpu":
+        return "cpu"
+    if choice == "dali":
+        if device.type != "cuda":
+            raise UserError("--unlabeled.reader dali needs a GPU (DALI decodes on the GPU): use --unlabeled.reader cpu")
+        if not dali_installed():
+            raise UserError("--unlabeled.reader dali: NVIDIA DALI is not installed: pip install nvidia-dali-cuda130, or use --unlabeled.reader cpu")
+        return "dali"
+    return "dali" if device.type == "cuda" and dali_installed() else "cpu"
+
+
+def probe_videos(video_dir: Path, clip_length: int, reader: str) -> list[VideoInfo]:
+    """Check every video before training: it opens, its frame count is known, its frame rate is
+    constant, it is long enough for a clip, and the chosen reader decodes its codec."""
+    if video_dir is None:
+        raise UserError("an unsupervised loss is enabled but no videos are given: set --unlabeled.video-dir")
+    infos = [probe_video(path) for path in list_videos(Path(video_dir))]
+    for info in infos:
+        if info.num_frames < clip_length:
+            raise UserError(
+                f"video {info.path} has {info.num_frames} frames, fewer than --unlabeled.clip-length "
+                f"{clip_length}: lower it or remove the video from {video_dir}"
+            )
+        if reader == "dali" and info.codec not in DALI_CODECS:
+            raise UserError(
+                f"video {info.path} is {info.codec}, which the DALI reader does not decode ({', '.join(DALI_CODECS)}): "
+                f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use --unlabeled.reader cpu"
+            )
+    return infos
+
+
+class CpuClipReader:
+    """Clips decoded with PyAV. The clips of a step are a pure function of (seed, step, rank):
+    a video drawn in proportion to its length, a start drawn uniformly; each rank draws its own."""
+
+    def __init__(self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int, rank: int):
+        self.infos, self.clip_length, self.clips_per_step = infos, clip_length, clips_per_step
+        self.seed, self.rank = seed, rank
+        lengths = np.array([info.num_frames - clip_length + 1 for info in infos], dtype=np.float64)
+        self.video_weights = lengths / lengths.sum()
+
+    def clip_starts(self, step: int) -> list[tuple[int, int]]:
+        """(video index, first frame) of each clip of `step` on this rank."""
+        rng = np.random.default_rng([self.seed, step, self.rank, 1])
+        videos = rng.choice(len(self.infos), size=self.clips_per_step, p=self.video_weights)
+        return [(int(v), int(rng.integers(0, self.infos[v].num_frames - self.clip_length + 1))) for v in videos]
+
+    def steps(self, first_step: int) -> Iterator[list[np.ndarray]]:
+        """The clips of first_step, first_step + 1, ... decoded ahead in a background thread."""
+
+        def decode() -> Iterator[list[np.ndarray]]:
+            containers: dict[int, av.container.InputContainer] = {}
+            try:
+                step = first_step
+                while True:
+                    clips = []
+                    for video, start in self.clip_starts(step):
+                        if video not in containers:
+                            containers[video] = av.open(str(self.infos[video].path))
+                        clips.append(read_clip(self.infos[video], start, self.clip_length, containers[video]))
+                    yield clips
+                    step += 1
+            finally:
+                for container in containers.values():
+                    container.close()
+
+        return prefetch(decode(), depth=3)
+
+
+class DaliClipReader:
+    """Clips decoded on the GPU by DALI's video reader, shuffled, sharded across processes (each
+    process reads its own shard of the clips); frames go from the decoder to torch on the GPU."""
+
+    def __init__(
+        self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int,
+        device: torch.device, rank: int, world: int,
+    ):
+        from nvidia.dali import fn, pipeline_def
+
+        @pipeline_def
+        def clips_pipeline():
+            return fn.readers.video(
+                device="gpu", filenames=[str(info.path) for info in infos], sequence_length=clip_length,
+                random_shuffle=True, initial_fill=256, shard_id=rank, num_shards=world,
+                skip_vfr_check=True,  # checked before, with a clearer message
+                name="clips",
+            )
+
+        self.device = device
+        self.pipeline = clips_pipeline(
+            batch_size=clips_per_step, num_threads=2, device_id=device.index or 0, seed=seed, prefetch_queue_depth=2
+        )
+        self.pipeline.build()
+
+    def steps(self, first_step: int) -> Iterator[list[torch.Tensor]]:
+        from nvidia.dali.plugin.pytorch import feed_ndarray
+
+        while True:
+            (video,) = self.pipeline.run()
+            clips = []
+            stream = torch.cuda.current_stream(self.device)
+            for i in range(len(video)):  # clips of differently sized videos have their own shapes
+                sample = video[i]
+                clip = torch.empty(sample.shape(), dtype=torch.uint8, device=self.device)
+                clips.append(feed_ndarray(sample, clip, cuda_stream=stream))
+            yield clips
+
+
+class ClipStream:
+    """`next(step)` -> ClipBatch on the device: decoded clips, resized to the network input like
+    labeled frames, optionally augmented with one transform per clip."""
+
+    def __init__(
+        self, cfg: UnlabeledConfig, image_hw: tuple[int, int], device: torch.device, rank: int, world: int,
+        seed: int, first_step: int, augmentation: str,
+    ):
+        self.cfg, self.image_hw, self.device = cfg, image_hw, device
+        self.reader_name = choose_reader(cfg.reader, device)
+        self.infos = probe_videos(cfg.video_dir, cfg.clip_length, self.reader_name)
+        if self.reader_name == "dali":
+            reader = DaliClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, device, rank, world)
+        else:
+            reader = CpuClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, rank)
+        self.clips = reader.steps(first_step)
+        # No flips: a flipped clip would swap left/right keypoints, which the losses do not undo.
+        self.augmenter = Augmenter(augmentation, *image_hw, None, device=device) if cfg.augment else None
+        self.seed, self.rank = seed, rank
+
+    def describe(self) -> str:
+        frames = sum(info.num_frames for info in self.infos)
+        how = "DALI on the GPU" if self.reader_name == "dali" else "PyAV on the CPU"
+        return (
+            f"unlabeled: {len(self.infos)} video{'s' * (len(self.infos) > 1)} ({frames} frames) from "
+            f"{self.cfg.video_dir}, {self.cfg.clips_per_step} clip(s) of {self.cfg.clip_length} frames per step "
+            f"per process, read by {how}"
+        )
+
+    def next(self, step: int) -> ClipBatch:
+        height, width = self.image_hw
+        images, sizes = [], []
+        for clip in next(self.clips):  # (T, H0, W0, 3) uint8, host or device
+            clip = clip if isinstance(clip, torch.Tensor) else to_device(clip, self.device)
+            frames = clip.permute(0, 3, 1, 2)  # (T, 3, H0, W0)
+            images.append(resize_to_uint8(frames, height, width))
+            sizes.append(torch.tensor([frames.shape[-1], frames.shape[-2]], dtype=torch.float32).expand(len(frames), 2))
+        images = torch.cat(images).float() / 255  # (N*T, 3, H, W)
+        sizes = torch.cat(sizes).to(self.device)
+        num_clips, length = len(sizes) // self.cfg.clip_length, self.cfg.clip_length
+        inverse = None
+        if self.augmenter is not None and self.augmenter.preset is not None:
+            table = self.augmenter.sample(num_clips, np.random.default_rng([self.seed, step, self.rank, 2]))
+            table = np.repeat(table, length, axis=0)  # one transform for every frame of a clip
+            inverse = to_device(invert_affine(table[:, _MATRIX].reshape(-1, 2, 3)).astype(np.float32), self.device)
+            empty = torch.zeros(len(images), 0, 2, device=self.device)
+            images, _ = self.augmenter.apply(images, empty, to_device(table, self.device))
+        return ClipBatch(images, sizes, num_clips, inverse)
+
+
+def invert_affine(matrices: np.ndarray) -> np.ndarray:
+    """(B, 2, 3) maps x -> A x + b -> their inverses x -> A^-1 x - A^-1 b."""
+    inverse_linear = np.linalg.inv(matrices[:, :, :2])
+    return np.concatenate([inverse_linear, -(inverse_linear @ matrices[:, :, 2:])], axis=2)
+
+
+def clips_to_original(xy_px: torch.Tensor, clips: ClipBatch, image_hw: tuple[int, int]) -> torch.Tensor:
+    """(N*T, K, 2) network-input pixels of (augmented) clip frames -> (N, T, K, 2) original-frame
+    pixels (pixel centers kept, as for labeled frames); differentiable."""
+    if clips.inverse is not None:
+        xy_px = torch.einsum("bij,bkj->bki", clips.inverse[:, :, :2], xy_px) + clips.inverse[:, None, :, 2]
+    height, width = image_hw
+    scale = clips.sizes / torch.tensor([width, height], dtype=clips.sizes.dtype, device=clips.sizes.device)
+    original = (xy_px + 0.5) * scale[:, None, :] - 0.5
+    return original.unflatten(0, (clips.num_clips, -1))
