@@ -1,25 +1,51 @@
 #!/usr/bin/env bash
-# On a GPU machine with lp's requirements (or the carried wheels on PYTHONPATH): run the
-# gpu-marked tests, then every benchmark, and print one summary table.
-#   bash bench/gpu_suite.sh [RESULTS_DIR]
+# On a GPU machine with lp's requirements (or the carried wheels on PYTHONPATH): the gpu-marked
+# tests and the benchmarks, each part's JSON lines in RESULTS_DIR/gpu_suite.jsonl, then a summary.
+#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch]
+# (no part named: all of them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results}
+shift || true
+parts=${*:-tests stream train semi predict launch}
 mkdir -p "$out"
 results="$out/gpu_suite.jsonl"
-: > "$results"
-python3 -m pytest -q -m gpu 2>&1 | tail -3 | tee "$out/gpu_tests.txt"
-for compile in "" --compile; do
-  for precision in fp32 bf16; do
-    python3 bench/train_speed.py --arch resnet50 --size 256 --batch 16 --precision "$precision" $compile \
-      --json "$results" 2>"$out/train_speed_${precision}${compile}.log" | grep BENCH
+touch "$results"
+has() { [[ " $parts " == *" $1 "* ]]; }
+
+if has tests; then
+  python3 -m pytest -q -m gpu -s tests/test_gpu.py 2>&1 | tee "$out/gpu_tests.txt" | grep -E "DALI vs|passed|failed|Error" 
+fi
+if has stream; then
+  for reader in dali cpu; do
+    python3 bench/clip_stream.py --reader $reader --size 256 --clip-length 16 --clips 4 --steps 100 --json "$results" 2>"$out/stream_$reader.log" | grep BENCH
   done
-done
+fi
+if has train; then
+  for compile in "" --compile; do
+    for precision in fp32 bf16; do
+      python3 bench/train_speed.py --arch resnet50 --size 256 --batch 16 --precision "$precision" $compile \
+        --json "$results" 2>"$out/train_speed_${precision}${compile}.log" | grep BENCH
+    done
+  done
+fi
+if has semi; then
+  for compile in "" --compile; do
+    for precision in fp32 bf16; do
+      python3 bench/train_speed.py --semi --clip-length 16 --reader dali --arch resnet50 --size 256 --batch 16 \
+        --precision "$precision" $compile --json "$results" 2>"$out/semi_speed_${precision}${compile}.log" | grep BENCH
+    done
+  done
+fi
+if has predict; then
+  python3 bench/predict_speed.py --arch resnet50 --size 256 --precision bf16 --repeats 10 21 --json "$results" \
+    2>"$out/predict_speed.log" | grep BENCH
+fi
+if has launch; then
+  python3 bench/launch_overhead.py --json "$results" 2>"$out/launch.log" | grep BENCH
+fi
 python3 - "$results" <<'PY'
 import json, sys
-rows = [json.loads(line) for line in open(sys.argv[1])]
-print(f"{'benchmark':<14}{'precision':<10}{'compile':<9}{'loop img/s':>11}{'net img/s':>11}{'efficiency':>11}{'peak GiB':>10}{'test px':>9}")
-for r in rows:
-    print(f"{'train_speed':<14}{r['precision']:<10}{str(r['compile']):<9}{r['loop_images_per_s']:>11}{r['network_images_per_s']:>11}"
-          f"{r['efficiency']:>11}{r['peak_gib']:>10}{r['test_px']:>9}")
+for line in open(sys.argv[1]):
+    print(line.strip())
 PY

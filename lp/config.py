@@ -558,6 +558,9 @@ class PredictConfig:
     """Frames per forward pass."""
     overwrite: bool = False
     """Predict again videos whose outputs already exist (default: skip them)."""
+    reader: Literal["auto", "dali", "cpu"] = "auto"
+    """Video decoding: auto (NVIDIA DALI on a GPU where installed, else PyAV on the CPU), dali or cpu.
+    Both give the same frames."""
 
     def __post_init__(self) -> None:
         _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")

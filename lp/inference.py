@@ -12,11 +12,12 @@ import pandas as pd
 import torch
 
 from lp.config import TrainConfig, load_config, run_config_path
-from lp.data.images import resize_to_uint8, scale_to_original
+from lp.data.images import resize_to_uint8
 from lp.data.video import prefetch, probe_video, read_frames
 from lp.engine.checkpoint import load_exported
 from lp.errors import UserError
 from lp.io import keypoint_table
+from lp.losses.pca_subspace import load_fitted
 from lp.models import PoseModel, build_model
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -24,11 +25,13 @@ DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 class Model:
     def __init__(self, network: PoseModel, cfg: TrainConfig, keypoint_names: list[str], device: torch.device,
-                 precision: str = "fp32", name: str = "lp"):
+                 precision: str = "fp32", name: str = "lp", pca: dict | None = None):
         # channels-last convolutions are faster on CPUs (oneDNN) and GPUs alike
         self.network = network.eval().to(device, memory_format=torch.channels_last)
         self.cfg, self.keypoint_names, self.device, self.name = cfg, keypoint_names, device, name
         self.dtype = DTYPES[precision]
+        self.pca = pca or {}
+        """Fitted PCA subspaces of runs trained with PCA losses (per-frame PCA errors)."""
         if self.dtype is not None and device.type != "cuda":
             raise UserError(f"--precision {precision} needs a GPU; use fp32 on the CPU")
 
@@ -48,19 +51,26 @@ class Model:
         network = build_model(cfg.model, len(names), (cfg.data.image_height, cfg.data.image_width))
         network.load_state_dict(weights)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        return cls(network, cfg, names, device, precision, name=run_dir.name)
+        pca = load_fitted(run_dir / "pca.npz") if (run_dir / "pca.npz").is_file() else None
+        return cls(network, cfg, names, device, precision, name=run_dir.name, pca=pca)
 
     @torch.inference_mode()
-    def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
+    def predict_tensor(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) uint8 frames of one size, on any device -> (B, K, 3) float32 on the model's
+        device: x, y in the frames' own pixels, then likelihood. Does not wait for the device."""
         height, width = self.cfg.data.image_height, self.cfg.data.image_width
-        sizes = np.array([[frames.shape[-1], frames.shape[-2]]] * len(frames), dtype=np.float64)
         images = resize_to_uint8(frames.to(self.device, non_blocking=True), height, width).float() / 255
         images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
             xy, likelihood = self.network.keypoints(self.network(images))
-        xy = scale_to_original(xy.float().cpu().numpy().astype(np.float64), sizes, height, width)
-        return xy, likelihood.float().cpu().numpy().astype(np.float64)
+        scale = torch.tensor([frames.shape[-1] / width, frames.shape[-2] / height], device=self.device)
+        xy = (xy.float() + 0.5) * scale - 0.5  # network-input pixels -> the frames' pixels (centres kept)
+        return torch.cat([xy, likelihood.float()[..., None]], dim=-1)
+
+    def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
+        result = self.predict_tensor(frames).cpu().numpy().astype(np.float64)
+        return result[..., :2], result[..., 2]
 
     def predict_arrays(self, batches: Iterable[np.ndarray]) -> pd.DataFrame:
         """Keypoints of every frame of (B, H, W, 3) or (B, H, W) uint8 batches, as one table."""

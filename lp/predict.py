@@ -4,19 +4,23 @@ as DeepLabCut CSV and HDF5 tables plus per-frame temporal-norm metrics."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from tqdm import tqdm
 
 from lp.config import PredictConfig
 from lp.data.images import read_image
 from lp.data.labels import read_labels
-from lp.data.video import list_videos, prefetch, probe_video, read_frames
+from lp.data.unlabeled import check_dali_codecs, choose_reader
+from lp.data.video import VideoInfo, list_videos, prefetch, probe_video, read_frames
 from lp.errors import UserError
 from lp.inference import Model, compute_temporal_norm, frames_to_tensor
 from lp.io import atomic_write, keypoint_table, write_csv, write_pixel_error_csv
+from lp.losses.pca_subspace import compute_pca_errors
 from lp.metrics import compute_pixel_error
 
 
@@ -44,7 +48,12 @@ def predict(cfg: PredictConfig) -> None:
         predict_labeled(cfg, models, folders)
         return
     videos = list_videos(Path(cfg.videos))
+    device = models[0].device
+    reader = choose_reader(cfg.reader, device, flag="--reader")
     infos = [probe_video(video) for video in videos]  # every video checked before any work
+    if reader == "dali":
+        check_dali_codecs(infos, flag="--reader")
+    print(f"lp: {len(infos)} video{'s' * (len(infos) > 1)}, decoded by {'DALI on the GPU' if reader == 'dali' else 'PyAV on the CPU'}")
     for info in infos:
         stem = info.path.stem
         pending = [
@@ -55,26 +64,63 @@ def predict(cfg: PredictConfig) -> None:
             print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
             continue
         start = time.perf_counter()
-        results: list[tuple[list, list]] = [([], []) for _ in pending]
-        with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
-            for batch in prefetch(read_frames(info, cfg.batch_size)):
-                frames = frames_to_tensor(batch)
-                for (model, _), (xys, likelihoods) in zip(pending, results):
-                    xy, likelihood = model.predict_batch(frames)
-                    xys.append(xy)
-                    likelihoods.append(likelihood)
-                progress.update(len(batch))
+        results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device)
         elapsed = time.perf_counter() - start
-        for (model, folder), (xys, likelihoods) in zip(pending, results):
-            xy, likelihood = np.concatenate(xys), np.concatenate(likelihoods)
-            table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, pd.RangeIndex(len(xy), name="frame"))
-            write_tables(folder, stem, table)
-            norm = pd.DataFrame(compute_temporal_norm(xy), columns=model.keypoint_names, index=table.index)
-            write_csv(folder / f"{stem}_temporal_norm.csv", norm)
-            print(
-                f"lp: {info.path.name} [{model.name}]: {len(xy)} frames, {info.fps:g} fps, mean likelihood "
-                f"{np.nanmean(likelihood):.3f}, {elapsed:.1f} s ({len(xy) / elapsed:.0f} frames/s) -> {folder}"
-            )
+        for (model, folder), result in zip(pending, results):
+            write_video_outputs(model, folder, info, result, elapsed)
+
+
+def frame_batches(info: VideoInfo, batch_size: int, reader: str, device: torch.device) -> Iterator[torch.Tensor]:
+    """(B, 3, H, W) uint8 batches of every frame in order: on the GPU from DALI, else pinned
+    host tensors from PyAV decoding in a background thread."""
+    if reader == "dali":
+        from lp.data.video_dali import read_frames_dali
+
+        for frames in read_frames_dali(info, batch_size, device):
+            yield frames.permute(0, 3, 1, 2)
+    else:
+        for batch in prefetch(read_frames(info, batch_size)):
+            yield frames_to_tensor(batch)
+
+
+def predict_video_frames(
+    info: VideoInfo, models: list[Model], batch_size: int, reader: str, device: torch.device
+) -> list[np.ndarray]:
+    """Every frame through every model -> per model (N, K, 3) x, y, likelihood. Results stream
+    into pinned host memory without waiting on the GPU; device memory does not grow with N."""
+    pin = device.type == "cuda"
+    results = [torch.empty(info.num_frames, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
+    done = 0
+    with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
+        for frames in frame_batches(info, batch_size, reader, device):
+            if done + len(frames) > info.num_frames:
+                raise UserError(f"video {info.path}: more frames decoded than the container's {info.num_frames}: re-encode it")
+            for model, result in zip(models, results):
+                result[done : done + len(frames)].copy_(model.predict_tensor(frames), non_blocking=pin)
+            done += len(frames)
+            progress.update(len(frames))
+    if pin:
+        torch.cuda.synchronize(device)
+    return [result.numpy().astype(np.float64) for result in results]
+
+
+def write_video_outputs(model: Model, folder: Path, info: VideoInfo, result: np.ndarray, elapsed: float) -> None:
+    """<stem>.csv/.h5, <stem>_temporal_norm.csv, <stem>_pca_*_error.csv (runs with PCA losses)."""
+    stem = info.path.stem
+    xy, likelihood = result[..., :2], result[..., 2]
+    index = pd.RangeIndex(len(xy), name="frame")
+    table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, index)
+    write_tables(folder, stem, table)
+    norm = pd.DataFrame(compute_temporal_norm(xy), columns=model.keypoint_names, index=index)
+    write_csv(folder / f"{stem}_temporal_norm.csv", norm)
+    for name, fit in model.pca.items():
+        errors, keypoints = compute_pca_errors(fit, xy)
+        columns = [model.keypoint_names[i] for i in keypoints]
+        write_csv(folder / f"{stem}_{name}_error.csv", pd.DataFrame(errors, columns=columns, index=index))
+    print(
+        f"lp: {info.path.name} [{model.name}]: {len(xy)} frames, {info.fps:g} fps, mean likelihood "
+        f"{np.nanmean(likelihood):.3f}, {elapsed:.1f} s ({len(xy) / elapsed:.0f} frames/s) -> {folder}"
+    )
 
 
 def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]) -> None:

@@ -31,15 +31,15 @@ def dali_installed() -> bool:
     return importlib.util.find_spec("nvidia.dali") is not None
 
 
-def choose_reader(choice: str, device: torch.device) -> str:
-    """'dali' or 'cpu' for --unlabeled.reader auto|dali|cpu on this device."""
+def choose_reader(choice: str, device: torch.device, flag: str = "--unlabeled.reader") -> str:
+    """'dali' or 'cpu' for the flag's value auto|dali|cpu on this device."""
     if choice == "cpu":
         return "cpu"
     if choice == "dali":
         if device.type != "cuda":
-            raise UserError("--unlabeled.reader dali needs a GPU (DALI decodes on the GPU): use --unlabeled.reader cpu")
+            raise UserError(f"{flag} dali needs a GPU (DALI decodes on the GPU): use {flag} cpu")
         if not dali_installed():
-            raise UserError("--unlabeled.reader dali: NVIDIA DALI is not installed: pip install nvidia-dali-cuda130, or use --unlabeled.reader cpu")
+            raise UserError(f"{flag} dali: NVIDIA DALI is not installed: pip install nvidia-dali-cuda130, or use {flag} cpu")
         return "dali"
     return "dali" if device.type == "cuda" and dali_installed() else "cpu"
 
@@ -56,12 +56,18 @@ def probe_videos(video_dir: Path, clip_length: int, reader: str) -> list[VideoIn
                 f"video {info.path} has {info.num_frames} frames, fewer than --unlabeled.clip-length "
                 f"{clip_length}: lower it or remove the video from {video_dir}"
             )
-        if reader == "dali" and info.codec not in DALI_CODECS:
+    if reader == "dali":
+        check_dali_codecs(infos)
+    return infos
+
+
+def check_dali_codecs(infos: list[VideoInfo], flag: str = "--unlabeled.reader") -> None:
+    for info in infos:
+        if info.codec not in DALI_CODECS:
             raise UserError(
                 f"video {info.path} is {info.codec}, which the DALI reader does not decode ({', '.join(DALI_CODECS)}): "
-                f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use --unlabeled.reader cpu"
+                f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use {flag} cpu"
             )
-    return infos
 
 
 class CpuClipReader:
@@ -102,45 +108,6 @@ class CpuClipReader:
         return prefetch(decode(), depth=3)
 
 
-class DaliClipReader:
-    """Clips decoded on the GPU by DALI's video reader, shuffled, sharded across processes (each
-    process reads its own shard of the clips); frames go from the decoder to torch on the GPU."""
-
-    def __init__(
-        self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int,
-        device: torch.device, rank: int, world: int,
-    ):
-        from nvidia.dali import fn, pipeline_def
-
-        @pipeline_def
-        def clips_pipeline():
-            return fn.readers.video(
-                device="gpu", filenames=[str(info.path) for info in infos], sequence_length=clip_length,
-                random_shuffle=True, initial_fill=256, shard_id=rank, num_shards=world,
-                skip_vfr_check=True,  # checked before, with a clearer message
-                name="clips",
-            )
-
-        self.device = device
-        self.pipeline = clips_pipeline(
-            batch_size=clips_per_step, num_threads=2, device_id=device.index or 0, seed=seed, prefetch_queue_depth=2
-        )
-        self.pipeline.build()
-
-    def steps(self, first_step: int) -> Iterator[list[torch.Tensor]]:
-        from nvidia.dali.plugin.pytorch import feed_ndarray
-
-        while True:
-            (video,) = self.pipeline.run()
-            clips = []
-            stream = torch.cuda.current_stream(self.device)
-            for i in range(len(video)):  # clips of differently sized videos have their own shapes
-                sample = video[i]
-                clip = torch.empty(sample.shape(), dtype=torch.uint8, device=self.device)
-                clips.append(feed_ndarray(sample, clip, cuda_stream=stream))
-            yield clips
-
-
 class ClipStream:
     """`next(step)` -> ClipBatch on the device: decoded clips, resized to the network input like
     labeled frames, optionally augmented with one transform per clip."""
@@ -153,6 +120,8 @@ class ClipStream:
         self.reader_name = choose_reader(cfg.reader, device)
         self.infos = probe_videos(cfg.video_dir, cfg.clip_length, self.reader_name)
         if self.reader_name == "dali":
+            from lp.data.video_dali import DaliClipReader
+
             reader = DaliClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, device, rank, world)
         else:
             reader = CpuClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, rank)

@@ -27,6 +27,7 @@ from lp.engine.schedule import backbone_trainable, compute_lr
 from lp.errors import UserError
 from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_predictions_csv
 from lp.losses import LossBundle, fit_unsupervised
+from lp.losses.pca_subspace import save_fitted
 from lp.metrics import compute_pixel_error, summarize_pixel_error
 from lp.models import build_model
 from lp.viz.draw import draw_labels_and_predictions
@@ -109,6 +110,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     writer = None
     if is_main:
         atomic_write_text(run_dir / "config.yaml", dump_config(saved_cfg))
+        if fitted:  # predict.py reports each frame's PCA errors with them
+            save_fitted(run_dir / "pca.npz", fitted)
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=state.step or None)

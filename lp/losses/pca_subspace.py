@@ -89,3 +89,48 @@ def check_enough_labels(labels: np.ndarray, names: list[str], flag: str, min_fra
             f"too few labeled training frames for a PCA loss: each keypoint needs {needed}, but "
             f"{', '.join(short)} have fewer: leave them out of {flag} or label more frames"
         )
+
+
+def save_fitted(path, fitted: dict[str, FittedPca]) -> None:
+    """The fitted PCA subspaces of a run, for predict.py's per-frame PCA errors (an .npz)."""
+    from lp.io import atomic_write
+
+    arrays = {}
+    for name, fit in fitted.items():
+        arrays[f"{name}.mean"], arrays[f"{name}.basis"] = fit.subspace.mean, fit.subspace.basis
+        arrays[f"{name}.explained_variance"] = fit.subspace.explained_variance
+        arrays[f"{name}.epsilon_px"], arrays[f"{name}.keypoints"] = np.array(fit.epsilon_px), np.array(fit.keypoints)
+        if fit.views is not None:
+            arrays[f"{name}.views"] = np.array(fit.views)
+
+    def write(tmp):
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    atomic_write(path, write)
+
+
+def load_fitted(path) -> dict[str, FittedPca]:
+    with np.load(path) as arrays:
+        names = sorted({key.split(".")[0] for key in arrays.files})
+        return {
+            name: FittedPca(
+                Subspace(arrays[f"{name}.mean"], arrays[f"{name}.basis"], arrays[f"{name}.explained_variance"]),
+                float(arrays[f"{name}.epsilon_px"]), arrays[f"{name}.keypoints"].tolist(),
+                arrays[f"{name}.views"].tolist() if f"{name}.views" in arrays.files else None,
+            )
+            for name in names
+        }
+
+
+def compute_pca_errors(fit: FittedPca, xy: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """(N, K, 2) poses -> per-frame reprojection error (N, K') of each keypoint the subspace
+    covers, and those keypoints' indices (column order)."""
+    if fit.views is None:
+        chosen = xy[:, fit.keypoints]
+        return fit.subspace.reprojection_error(chosen.reshape(len(xy), -1)), list(fit.keypoints)
+    parts = list(zip(*fit.views))  # P tuples of V keypoint indices
+    stacked = np.stack([xy[:, list(part)] for part in parts], axis=1).reshape(len(xy) * len(parts), -1)
+    errors = fit.subspace.reprojection_error(stacked).reshape(len(xy), len(parts), len(fit.views))
+    # column order: every view's keypoints, view by view
+    return errors.transpose(0, 2, 1).reshape(len(xy), -1), [i for view in fit.views for i in view]

@@ -113,6 +113,20 @@ def test_semi_supervised_example_trains_and_logs_each_term(tmp_path, monkeypatch
     saved = load_config(tmp_path / "run" / "config.yaml")
     assert saved.losses.pca_multiview.views == ((0, 1, 2, 3, 4, 5, 6), (8, 9, 10, 11, 12, 13, 14))
 
+    # predict.py adds each frame's PCA errors for a run trained with PCA losses
+    from lp.config import PredictConfig
+    from lp.predict import predict
+    from tests.data.test_video import write_video
+
+    write_video(tmp_path / "v.mp4", num_frames=5, size_wh=(96, 64))
+    predict(PredictConfig(run_dir=(tmp_path / "run",), videos=tmp_path / "v.mp4", output_dir=tmp_path / "preds"))
+    single = pd.read_csv(tmp_path / "preds" / "v_pca_singleview_error.csv", index_col=0)
+    multi = pd.read_csv(tmp_path / "preds" / "v_pca_multiview_error.csv", index_col=0)
+    assert len(single) == len(multi) == 5
+    assert list(single.columns) == [f"{part}_{view}" for view in ("top", "bot") for part in
+                                    ("paw1LH", "paw2LF", "paw3RF", "paw4RH", "tailBase", "tailMid", "nose")]
+    assert list(multi.columns) == list(single.columns) and (single.to_numpy() >= 0).all()
+
 
 def test_unsupervised_loss_needs_videos(project, tmp_path):
     with pytest.raises(UserError, match="set --unlabeled.video-dir"):

@@ -172,3 +172,16 @@ def test_fit_unsupervised_fits_only_enabled_pca_blocks():
     cfg = LossesConfig()
     cfg.temporal.enabled = cfg.pca_singleview.enabled = True
     assert set(fit_unsupervised(cfg, poses, ["a", "b", "c"])) == {"pca_singleview"}
+
+
+def test_fitted_pca_round_trips_and_gives_per_keypoint_errors(tmp_path):
+    from lp.losses.pca_subspace import compute_pca_errors, load_fitted, save_fitted
+
+    poses, _ = poses_in_a_plane(n=40)
+    fitted = {"pca_singleview": fit_singleview(PcaSingleviewLossConfig(components=2), poses, ["a", "b", "c"])}
+    save_fitted(tmp_path / "pca.npz", fitted)
+    loaded = load_fitted(tmp_path / "pca.npz")["pca_singleview"]
+    np.testing.assert_array_equal(loaded.subspace.basis, fitted["pca_singleview"].subspace.basis)
+    assert loaded.keypoints == [0, 1, 2] and loaded.views is None
+    errors, columns = compute_pca_errors(loaded, poses[:5])
+    assert errors.shape == (5, 3) and columns == [0, 1, 2] and errors.max() < 1e-9

@@ -1,0 +1,70 @@
+"""GPU paths (run with `python3 -m pytest -m gpu` on a GPU machine; skipped elsewhere): DALI
+decoding gives the frames of the CPU reader, clips are sharded, and training and prediction run
+end to end through DALI."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lp.data.unlabeled import dali_installed
+from lp.data.video import probe_video, read_clip, read_frames
+from tests.conftest import EXAMPLE, ROOT, tiny_args
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+    pytest.mark.skipif(not dali_installed(), reason="needs NVIDIA DALI (nvidia-dali-cuda130)"),
+]
+VIDEO = EXAMPLE / "videos" / "test_vid.mp4"
+DEVICE = torch.device("cuda", 0)
+
+
+def test_dali_frames_equal_cpu_frames():
+    from lp.data.video_dali import read_frames_dali
+
+    info = probe_video(VIDEO)
+    cpu = np.concatenate(list(read_frames(info, 100)))
+    gpu = torch.cat(list(read_frames_dali(info, 100, DEVICE))).cpu().numpy()
+    assert gpu.shape == cpu.shape == (994, info.height, info.width, 3)
+    difference = np.abs(gpu.astype(int) - cpu.astype(int))
+    print(f"DALI vs PyAV: max |difference| {difference.max()}, mean {difference.mean():.5f}, "
+          f"equal frames {(difference.reshape(994, -1).max(1) == 0).sum()}/994")
+    assert difference.max() == 0
+
+
+def test_dali_clips_are_consecutive_frames_and_sharded():
+    from lp.data.video_dali import DaliClipReader
+
+    info = probe_video(VIDEO)
+    sequential = np.concatenate(list(read_frames(info, 100)))
+    shards = [DaliClipReader([info], 8, 4, seed=0, device=DEVICE, rank=r, world=2).steps(0) for r in (0, 1)]
+    starts = [set(), set()]
+    for _ in range(3):
+        for rank, shard in enumerate(shards):
+            for clip in next(shard):
+                clip = clip.cpu().numpy()
+                start = int(np.argmin(np.abs(sequential[:, ::8, ::8].astype(int) - clip[0, ::8, ::8]).sum(axis=(1, 2, 3))))
+                np.testing.assert_array_equal(clip, sequential[start : start + 8])
+                np.testing.assert_array_equal(clip, read_clip(info, start, 8))
+                starts[rank].add(start)
+    assert not starts[0] & starts[1]  # the two processes read different clips
+
+
+def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
+    from lp.config import PredictConfig, parse_train_args
+    from lp.engine.loop import train
+    from lp.predict import predict
+
+    monkeypatch.chdir(ROOT)
+    args = ["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:],
+            "--unlabeled.reader", "dali", "--unlabeled.clip-length", "8", "--train.max-steps", "20"]
+    result = train(parse_train_args(args))
+    assert np.isfinite(result.pixel_error["test"]["mean"])
+    tables = {}
+    for reader in ("dali", "cpu"):
+        predict(PredictConfig(run_dir=(tmp_path / "run",), videos=VIDEO, output_dir=tmp_path / reader, reader=reader))
+        tables[reader] = pd.read_csv(tmp_path / reader / "test_vid.csv", header=[0, 1, 2], index_col=0)
+    assert len(tables["dali"]) == 994
+    np.testing.assert_allclose(tables["dali"].to_numpy(), tables["cpu"].to_numpy(), atol=1e-3)
+    assert (tmp_path / "dali" / "test_vid_pca_multiview_error.csv").is_file()
