@@ -27,12 +27,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--clip-length", type=int, default=16)
     parser.add_argument("--clips", type=int, default=1, help="clips per step")
+    parser.add_argument("--shuffle", action="store_true", help="clips at random starts (default: in order)")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--json", type=Path, help="append the result as one JSON line here")
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    cfg = UnlabeledConfig(video_dir=args.videos, clip_length=args.clip_length, clips_per_step=args.clips, reader=args.reader)
+    cfg = UnlabeledConfig(video_dir=args.videos, clip_length=args.clip_length, clips_per_step=args.clips, reader=args.reader,
+                          shuffle=args.shuffle)
     stream = ClipStream(cfg, (args.size, args.size), device, 0, 1, seed=0, first_step=0, augmentation="none")
     warmup = 10
     for step in range(warmup):
@@ -47,7 +49,7 @@ def main() -> None:
     frames = args.steps * args.clips * args.clip_length
     row = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "reader": stream.reader_name,
-        "size": args.size, "clip_length": args.clip_length, "clips": args.clips, "steps": args.steps,
+        "size": args.size, "clip_length": args.clip_length, "clips": args.clips, "shuffle": args.shuffle, "steps": args.steps,
         "frames_per_s": round(frames / elapsed, 1), "shape": list(batch.images.shape),
     }
     print("BENCH clip_stream " + json.dumps(row))

@@ -18,7 +18,10 @@ if has tests; then
 fi
 if has stream; then
   for reader in dali cpu; do
-    python3 bench/clip_stream.py --reader $reader --size 256 --clip-length 16 --clips 4 --steps 100 --json "$results" 2>"$out/stream_$reader.log" | grep BENCH
+    for shuffle in "" --shuffle; do
+      python3 bench/clip_stream.py --reader $reader $shuffle --size 256 --clip-length 16 --clips 4 --steps 100 \
+        --json "$results" 2>"$out/stream_$reader$shuffle.log" | grep BENCH
+    done
   done
 fi
 if has train; then

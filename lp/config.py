@@ -140,6 +140,11 @@ class UnlabeledConfig:
     reader: Literal["auto", "dali", "cpu"] = "auto"
     """auto: NVIDIA DALI (GPU decoding) on a GPU where DALI is installed, else the CPU reader (PyAV);
     dali or cpu: force one."""
+    shuffle: bool = False
+    """False: clips follow each other through the videos (every frame decoded once; each process
+    takes every n-th clip). True: clips start at random frames, which costs a seek and a decode
+    from the previous key frame per clip (several times slower on videos with long key-frame
+    intervals; see BENCHMARKS.md)."""
     augment: bool = False
     """Augment each clip (one random transform for the whole clip; predictions are mapped back to
     original-frame pixels before any loss)."""

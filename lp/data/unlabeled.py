@@ -20,7 +20,7 @@ from lp.config import UnlabeledConfig
 from lp.data.augment import _MATRIX, Augmenter, to_device
 from lp.data.batch import ClipBatch
 from lp.data.images import resize_to_uint8
-from lp.data.video import VideoInfo, list_videos, prefetch, probe_video, read_clip
+from lp.data.video import ClipCursor, VideoInfo, list_videos, prefetch, probe_video
 from lp.errors import UserError
 
 DALI_CODECS = ("h264", "hevc")
@@ -71,17 +71,30 @@ def check_dali_codecs(infos: list[VideoInfo], flag: str = "--unlabeled.reader") 
 
 
 class CpuClipReader:
-    """Clips decoded with PyAV. The clips of a step are a pure function of (seed, step, rank):
-    a video drawn in proportion to its length, a start drawn uniformly; each rank draws its own."""
+    """Clips decoded with PyAV in a background thread. The clips of a step are a pure function of
+    (seed, step, rank). In order (default): the videos are cut into consecutive clips, read one
+    after another, process r of n taking every n-th clip (so the decoder runs forward and never
+    seeks); shuffled: a video drawn in proportion to its length and a start drawn uniformly."""
 
-    def __init__(self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int, rank: int):
+    def __init__(self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int, rank: int,
+                 world: int = 1, shuffle: bool = False):
         self.infos, self.clip_length, self.clips_per_step = infos, clip_length, clips_per_step
-        self.seed, self.rank = seed, rank
+        self.seed, self.rank, self.world, self.shuffle = seed, rank, world, shuffle
         lengths = np.array([info.num_frames - clip_length + 1 for info in infos], dtype=np.float64)
         self.video_weights = lengths / lengths.sum()
+        self.clips_per_video = np.array([info.num_frames // clip_length for info in infos])
+        self.first_clip = np.concatenate([[0], np.cumsum(self.clips_per_video)])
 
     def clip_starts(self, step: int) -> list[tuple[int, int]]:
         """(video index, first frame) of each clip of `step` on this rank."""
+        if not self.shuffle:
+            total = self.first_clip[-1]
+            clips = []
+            for i in range(self.clips_per_step):
+                number = ((step * self.clips_per_step + i) * self.world + self.rank) % total
+                video = int(np.searchsorted(self.first_clip, number, side="right") - 1)
+                clips.append((video, int(number - self.first_clip[video]) * self.clip_length))
+            return clips
         rng = np.random.default_rng([self.seed, step, self.rank, 1])
         videos = rng.choice(len(self.infos), size=self.clips_per_step, p=self.video_weights)
         return [(int(v), int(rng.integers(0, self.infos[v].num_frames - self.clip_length + 1))) for v in videos]
@@ -90,20 +103,20 @@ class CpuClipReader:
         """The clips of first_step, first_step + 1, ... decoded ahead in a background thread."""
 
         def decode() -> Iterator[list[np.ndarray]]:
-            containers: dict[int, av.container.InputContainer] = {}
+            cursors: dict[int, ClipCursor] = {}
             try:
                 step = first_step
                 while True:
                     clips = []
                     for video, start in self.clip_starts(step):
-                        if video not in containers:
-                            containers[video] = av.open(str(self.infos[video].path))
-                        clips.append(read_clip(self.infos[video], start, self.clip_length, containers[video]))
+                        if video not in cursors:
+                            cursors[video] = ClipCursor(self.infos[video])
+                        clips.append(cursors[video].clip(start, self.clip_length))
                     yield clips
                     step += 1
             finally:
-                for container in containers.values():
-                    container.close()
+                for cursor in cursors.values():
+                    cursor.close()
 
         return prefetch(decode(), depth=3)
 
@@ -122,9 +135,9 @@ class ClipStream:
         if self.reader_name == "dali":
             from lp.data.video_dali import DaliClipReader
 
-            reader = DaliClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, device, rank, world)
+            reader = DaliClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, device, rank, world, cfg.shuffle)
         else:
-            reader = CpuClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, rank)
+            reader = CpuClipReader(self.infos, cfg.clip_length, cfg.clips_per_step, seed, rank, world, cfg.shuffle)
         self.clips = reader.steps(first_step)
         # No flips: a flipped clip would swap left/right keypoints, which the losses do not undo.
         self.augmenter = Augmenter(augmentation, *image_hw, None, device=device) if cfg.augment else None
@@ -136,7 +149,7 @@ class ClipStream:
         return (
             f"unlabeled: {len(self.infos)} video{'s' * (len(self.infos) > 1)} ({frames} frames) from "
             f"{self.cfg.video_dir}, {self.cfg.clips_per_step} clip(s) of {self.cfg.clip_length} frames per step "
-            f"per process, read by {how}"
+            f"per process ({'shuffled' if self.cfg.shuffle else 'in order'}), read by {how}"
         )
 
     def next(self, step: int) -> ClipBatch:

@@ -121,6 +121,51 @@ def read_clip(info: VideoInfo, start: int, length: int, container=None) -> np.nd
     return np.stack(frames)
 
 
+class ClipCursor:
+    """Clips of one video, decoded forward from where the last clip ended; it seeks (to the key
+    frame before the clip) only to go back or to jump more than `max_skip` frames ahead. Reading
+    clips in order therefore decodes every frame once. Frames equal those of a sequential read."""
+
+    def __init__(self, info: VideoInfo, max_skip: int = 250):
+        self.info, self.max_skip = info, max_skip
+        self.container = av.open(str(info.path))
+        self.stream = self.container.streams.video[0]
+        self.frames: Iterator | None = None
+        self.next_index = 0
+
+    def _seek(self, start: int) -> None:
+        target = self.info.first_pts + start * self.info.pts_step
+        self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
+        self.frames = iter(self.container.decode(self.stream))
+        self.next_index = -1  # unknown until the first frame's time stamp is read
+
+    def clip(self, start: int, length: int) -> np.ndarray:
+        """(length, H, W, 3) uint8 RGB frames start .. start+length-1."""
+        if start < 0 or start + length > self.info.num_frames:
+            raise ValueError(f"clip {start}..{start + length - 1} is outside {self.info.path} ({self.info.num_frames} frames)")
+        if self.frames is None or start < self.next_index or start - self.next_index > self.max_skip:
+            self._seek(start)
+        out = []
+        try:
+            for frame in self.frames:
+                if frame.pts is None:
+                    continue
+                index = round((frame.pts - self.info.first_pts) / self.info.pts_step)
+                self.next_index = index + 1
+                if index >= start:
+                    out.append(frame.to_ndarray(format="rgb24"))
+                    if len(out) == length:
+                        break
+        except av.error.FFmpegError as error:
+            raise UserError(f"video {self.info.path}: decoding failed near frame {start} ({error}): {_reencode_hint(self.info.path)}") from None
+        if len(out) != length:
+            raise UserError(f"video {self.info.path}: got {len(out)} of {length} frames from frame {start}: {_reencode_hint(self.info.path)}")
+        return np.stack(out)
+
+    def close(self) -> None:
+        self.container.close()
+
+
 def prefetch(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
     """Run a batch iterator in a background thread (decoding overlaps the network)."""
     slots: queue.Queue = queue.Queue(maxsize=depth)

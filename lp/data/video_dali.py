@@ -30,18 +30,18 @@ def _to_torch(samples, device: torch.device) -> list[torch.Tensor]:
 
 
 class DaliClipReader:
-    """Clips of `clip_length` consecutive frames, shuffled, each process reading its own shard
-    (shard index and count come from the accelerator)."""
+    """Clips of `clip_length` consecutive frames, in order or shuffled, each process reading its
+    own shard (shard index and count come from the accelerator)."""
 
     def __init__(
         self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int,
-        device: torch.device, rank: int, world: int,
+        device: torch.device, rank: int, world: int, shuffle: bool = False,
     ):
         @pipeline_def
         def clips_pipeline():
             return fn.readers.video(
                 device="gpu", filenames=[str(info.path) for info in infos], sequence_length=clip_length,
-                random_shuffle=True, initial_fill=256, shard_id=rank, num_shards=world,
+                random_shuffle=shuffle, initial_fill=256, shard_id=rank, num_shards=world,
                 skip_vfr_check=True,  # checked before, with a clearer message
                 name="clips",
             )

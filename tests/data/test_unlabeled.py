@@ -26,18 +26,30 @@ def videos(tmp_path: Path) -> Path:
     return folder
 
 
-def test_cpu_clips_equal_sequential_frames_and_depend_on_step_and_rank(videos):
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_cpu_clips_equal_sequential_frames_and_depend_on_step_and_rank(videos, shuffle):
     infos = probe_videos(videos, 5, "cpu")
     sequential = {info.path: np.concatenate(list(read_frames(info, 64))) for info in infos}
-    reader = CpuClipReader(infos, clip_length=5, clips_per_step=3, seed=0, rank=0)
+    reader = CpuClipReader(infos, clip_length=5, clips_per_step=3, seed=0, rank=0, world=2, shuffle=shuffle)
     steps = reader.steps(first_step=4)
-    for step in (4, 5, 6):
+    for step in (4, 5, 6, 7):
         clips = next(steps)
         for (video, start), clip in zip(reader.clip_starts(step), clips):
             np.testing.assert_array_equal(clip, sequential[infos[video].path][start : start + 5])
-    other_rank = CpuClipReader(infos, 5, 3, seed=0, rank=1)
-    assert reader.clip_starts(4) == CpuClipReader(infos, 5, 3, seed=0, rank=0).clip_starts(4)  # reproducible
-    assert reader.clip_starts(4) != other_rank.clip_starts(4)  # each process reads its own clips
+    again = CpuClipReader(infos, 5, 3, seed=0, rank=0, world=2, shuffle=shuffle)
+    other_rank = CpuClipReader(infos, 5, 3, seed=0, rank=1, world=2, shuffle=shuffle)
+    assert reader.clip_starts(4) == again.clip_starts(4)  # reproducible: resuming reads the same clips
+    mine = {c for s in range(10) for c in reader.clip_starts(s)}
+    theirs = {c for s in range(10) for c in other_rank.clip_starts(s)}
+    assert not mine & theirs if not shuffle else mine != theirs  # each process reads its own clips
+
+
+def test_clips_in_order_walk_through_every_video(videos):
+    infos = probe_videos(videos, 5, "cpu")  # 30 and 20 frames: 6 + 4 clips of 5
+    reader = CpuClipReader(infos, clip_length=5, clips_per_step=2, seed=0, rank=0)
+    starts = [c for s in range(5) for c in reader.clip_starts(s)]
+    assert starts == [(0, 0), (0, 5), (0, 10), (0, 15), (0, 20), (0, 25), (1, 0), (1, 5), (1, 10), (1, 15)]
+    assert reader.clip_starts(5) == [(0, 0), (0, 5)]  # then around again
 
 
 def test_video_checks(videos, tmp_path):
