@@ -106,6 +106,11 @@ def main() -> None:
         for times, path in videos.items():
             frames = 994 * times
             row[f"command_s_{frames}"] = round(whole_command(tmp / "run", path, tmp / f"out{times}", args.precision, args.reader), 2)
+        # Where the fixed cost of one command goes (stages of a fresh process)
+        staged = subprocess.run([sys.executable, str(ROOT / "bench/predict_startup.py"), str(tmp / "run"), str(video),
+                                 "--precision", args.precision, "--reader", args.reader],
+                                cwd=ROOT, capture_output=True, text=True, check=True)
+        row["stages_s_994"] = [line for line in staged.stdout.splitlines() if line.startswith("BENCH")][0].split(" ", 2)[2]
         # Steady state in this process: once warm, from the file to the CSV written.
         longest = max(videos)
         cfg = PredictConfig(run_dir=(tmp / "run",), videos=videos[1], output_dir=tmp / "warm", precision=args.precision,

@@ -48,9 +48,10 @@ class Model:
         weights, metadata = load_exported(weights_path)
         names = json.loads(metadata["keypoint_names"])
         cfg.model.backbone.weights = "none"  # the exported weights replace any initial ones
-        network = build_model(cfg.model, len(names), (cfg.data.image_height, cfg.data.image_width))
-        network.load_state_dict(weights)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        with device:  # random initialisation, at once replaced, is much faster on a GPU
+            network = build_model(cfg.model, len(names), (cfg.data.image_height, cfg.data.image_width))
+        network.load_state_dict(weights)
         pca = load_fitted(run_dir / "pca.npz") if (run_dir / "pca.npz").is_file() else None
         return cls(network, cfg, names, device, precision, name=run_dir.name, pca=pca)
 

@@ -159,9 +159,11 @@ class ClipStream:
             clip = clip if isinstance(clip, torch.Tensor) else to_device(clip, self.device)
             frames = clip.permute(0, 3, 1, 2)  # (T, 3, H0, W0)
             images.append(resize_to_uint8(frames, height, width))
-            sizes.append(torch.tensor([frames.shape[-1], frames.shape[-2]], dtype=torch.float32).expand(len(frames), 2))
+            # filled on the device: no host-to-device copy, so no wait for the GPU
+            widths = torch.full((len(frames),), float(frames.shape[-1]), device=self.device)
+            sizes.append(torch.stack([widths, torch.full_like(widths, float(frames.shape[-2]))], dim=1))
         images = torch.cat(images).float() / 255  # (N*T, 3, H, W)
-        sizes = torch.cat(sizes).to(self.device)
+        sizes = torch.cat(sizes)
         num_clips, length = len(sizes) // self.cfg.clip_length, self.cfg.clip_length
         inverse = None
         if self.augmenter is not None and self.augmenter.preset is not None:
@@ -185,6 +187,6 @@ def clips_to_original(xy_px: torch.Tensor, clips: ClipBatch, image_hw: tuple[int
     if clips.inverse is not None:
         xy_px = torch.einsum("bij,bkj->bki", clips.inverse[:, :, :2], xy_px) + clips.inverse[:, None, :, 2]
     height, width = image_hw
-    scale = clips.sizes / torch.tensor([width, height], dtype=clips.sizes.dtype, device=clips.sizes.device)
+    scale = torch.stack([clips.sizes[:, 0] / width, clips.sizes[:, 1] / height], dim=1)  # (N*T, 2)
     original = (xy_px + 0.5) * scale[:, None, :] - 0.5
     return original.unflatten(0, (clips.num_clips, -1))

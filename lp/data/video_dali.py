@@ -29,26 +29,43 @@ def _to_torch(samples, device: torch.device) -> list[torch.Tensor]:
     return tensors
 
 
+STRETCH_FRAMES = 256
+"""DALI's video reader seeks to the key frame before every sequence it decodes (on videos with
+long key-frame intervals that costs about as much as decoding ~100 frames), so clips are cut from
+longer stretches: one sequence of up to this many frames serves several steps."""
+
+
 class DaliClipReader:
-    """Clips of `clip_length` consecutive frames, in order or shuffled, each process reading its
-    own shard (shard index and count come from the accelerator)."""
+    """Clips of `clip_length` consecutive frames, cut from stretches of consecutive frames that
+    DALI decodes in order or shuffled; each process reads its own shard of the stretches (shard
+    index and count come from the accelerator). The last frames of a video that do not fill a
+    whole stretch are not used."""
 
     def __init__(
         self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int,
         device: torch.device, rank: int, world: int, shuffle: bool = False,
     ):
+        per_step = clip_length * clips_per_step
+        shortest = min(info.num_frames for info in infos)
+        self.steps_per_stretch = max(1, min(STRETCH_FRAMES, shortest) // per_step)
+        self.clip_length, self.clips_per_step = clip_length, clips_per_step
+        # a video shorter than one step's frames: each DALI sample is one clip instead
+        one_stretch = shortest >= per_step
+        length = per_step * self.steps_per_stretch if one_stretch else clip_length
+
         @pipeline_def
         def clips_pipeline():
             return fn.readers.video(
-                device="gpu", filenames=[str(info.path) for info in infos], sequence_length=clip_length,
-                random_shuffle=shuffle, initial_fill=256, shard_id=rank, num_shards=world,
+                device="gpu", filenames=[str(info.path) for info in infos], sequence_length=length,
+                random_shuffle=shuffle, initial_fill=64, shard_id=rank, num_shards=world,
                 skip_vfr_check=True,  # checked before, with a clearer message
                 name="clips",
             )
 
-        self.device = device
+        self.device, self.one_stretch = device, one_stretch
+        batch = 1 if one_stretch else clips_per_step
         self.pipeline = clips_pipeline(
-            batch_size=clips_per_step, num_threads=2, device_id=device.index or 0, seed=seed, prefetch_queue_depth=2
+            batch_size=batch, num_threads=2, device_id=device.index or 0, seed=seed, prefetch_queue_depth=2
         )
         self.pipeline.build()
 
@@ -56,21 +73,31 @@ class DaliClipReader:
         """(T, H, W, 3) uint8 device tensors, clips_per_step of them per step."""
         while True:
             (video,) = self.pipeline.run()
-            yield _to_torch(video, self.device)
+            tensors = _to_torch(video, self.device)
+            if not self.one_stretch:
+                yield tensors
+                continue
+            clips = tensors[0].split(self.clip_length)  # views into the stretch
+            for step in range(self.steps_per_stretch):
+                yield list(clips[step * self.clips_per_step : (step + 1) * self.clips_per_step])
 
 
-def read_frames_dali(info: VideoInfo, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+def read_frames_dali(
+    info: VideoInfo, batch_size: int, device: torch.device, stretch_frames: int = 1024
+) -> Iterator[torch.Tensor]:
     """(B, H, W, 3) uint8 device tensors of every frame of the video in order (the last batch
-    shorter); decoding runs ahead of the consumer (DALI's prefetch queue)."""
+    shorter). DALI decodes stretches of `stretch_frames` (one key-frame seek each) ahead of the
+    consumer; the last stretch is padded by DALI and cut here to the video's frame count."""
+    length = max(batch_size, stretch_frames // batch_size * batch_size)
 
     @pipeline_def
     def frames_pipeline():
         return fn.readers.video(
-            device="gpu", filenames=[str(info.path)], sequence_length=batch_size, step=batch_size,
+            device="gpu", filenames=[str(info.path)], sequence_length=length, step=length,
             random_shuffle=False, pad_sequences=True, skip_vfr_check=True, name="frames",
         )
 
-    pipeline = frames_pipeline(batch_size=1, num_threads=2, device_id=device.index or 0, prefetch_queue_depth=3)
+    pipeline = frames_pipeline(batch_size=1, num_threads=2, device_id=device.index or 0, prefetch_queue_depth=2)
     try:
         pipeline.build()
     except RuntimeError as error:
@@ -82,6 +109,7 @@ def read_frames_dali(info: VideoInfo, batch_size: int, device: torch.device) -> 
         except RuntimeError as error:
             frame = info.num_frames - remaining
             raise UserError(f"video {info.path}: DALI failed to decode frames from {frame} on ({str(error).splitlines()[0]}): re-encode it or use --reader cpu") from None
-        (frames,) = _to_torch(video, device)
-        yield frames[: min(batch_size, remaining)]
-        remaining -= batch_size
+        (stretch,) = _to_torch(video, device)
+        for start in range(0, min(length, remaining), batch_size):
+            yield stretch[start : min(start + batch_size, remaining)]
+        remaining -= length

@@ -3,7 +3,7 @@ coordinate space (original-frame pixels). Shared by pca_singleview and pca_multi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ class Subspace:
     """(D, C) orthonormal columns spanning the kept components."""
     explained_variance: np.ndarray
     """(C,) fraction of the variance each kept component explains."""
+    _on_device: dict = field(default_factory=dict, repr=False, compare=False)
 
     def reprojection_error(self, vectors: np.ndarray) -> np.ndarray:
         """(N, D) with D = 2 * points -> (N, points): distance of each (x, y) to its projection."""
@@ -28,8 +29,12 @@ class Subspace:
 
     def torch_reprojection_error(self, vectors: torch.Tensor) -> torch.Tensor:
         """The same on a (..., D) tensor, differentiable; returns (..., points)."""
-        mean = torch.as_tensor(self.mean, dtype=vectors.dtype, device=vectors.device)
-        basis = torch.as_tensor(self.basis, dtype=vectors.dtype, device=vectors.device)
+        key = (vectors.dtype, vectors.device)
+        if key not in self._on_device:  # one copy per device, not one per step
+            self._on_device[key] = tuple(
+                torch.as_tensor(a, dtype=vectors.dtype, device=vectors.device) for a in (self.mean, self.basis)
+            )
+        mean, basis = self._on_device[key]
         centered = vectors - mean
         residual = centered - centered @ basis @ basis.T
         return residual.unflatten(-1, (-1, 2)).norm(dim=-1)
