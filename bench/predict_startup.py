@@ -25,7 +25,7 @@ mark("import torch")
 from lp.predict import predict_video_frames, write_video_outputs  # noqa: E402
 
 mark("import lp.predict")
-from lp.data.unlabeled import choose_reader  # noqa: E402
+from lp.data.video import choose_reader  # noqa: E402
 from lp.data.video import probe_video  # noqa: E402
 from lp.inference import Model  # noqa: E402
 

@@ -15,11 +15,11 @@ from tqdm import tqdm
 from lp.config import PredictConfig
 from lp.data.images import read_image
 from lp.data.labels import read_labels
-from lp.data.unlabeled import check_dali_codecs, choose_reader
-from lp.data.video import VideoInfo, list_videos, prefetch, probe_video, read_frames
+
+from lp.data.video import VideoInfo, check_dali_codecs, choose_reader, list_videos, prefetch, probe_video, read_frames
 from lp.errors import UserError
 from lp.inference import Model, compute_temporal_norm, frames_to_tensor
-from lp.io import atomic_write, keypoint_table, write_csv, write_pixel_error_csv
+from lp.io import atomic_write, keypoint_table, write_csv, write_numeric_csv, write_pixel_error_csv
 from lp.losses.pca_subspace import compute_pca_errors
 from lp.metrics import compute_pixel_error
 
@@ -37,7 +37,10 @@ def output_dirs(cfg: PredictConfig) -> list[Path]:
 
 def write_tables(folder: Path, stem: str, table: pd.DataFrame) -> None:
     """<stem>.csv and <stem>.h5 (DeepLabCut's HDF5 layout: key df_with_missing)."""
-    write_csv(folder / f"{stem}.csv", table)
+    if isinstance(table.index, pd.RangeIndex):
+        write_numeric_csv(folder / f"{stem}.csv", table)
+    else:  # labeled frames: image paths as the index
+        write_csv(folder / f"{stem}.csv", table)
     atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
 
 
@@ -112,11 +115,11 @@ def write_video_outputs(model: Model, folder: Path, info: VideoInfo, result: np.
     table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, index)
     write_tables(folder, stem, table)
     norm = pd.DataFrame(compute_temporal_norm(xy), columns=model.keypoint_names, index=index)
-    write_csv(folder / f"{stem}_temporal_norm.csv", norm)
+    write_numeric_csv(folder / f"{stem}_temporal_norm.csv", norm)
     for name, fit in model.pca.items():
         errors, keypoints = compute_pca_errors(fit, xy)
         columns = [model.keypoint_names[i] for i in keypoints]
-        write_csv(folder / f"{stem}_{name}_error.csv", pd.DataFrame(errors, columns=columns, index=index))
+        write_numeric_csv(folder / f"{stem}_{name}_error.csv", pd.DataFrame(errors, columns=columns, index=index))
     print(
         f"lp: {info.path.name} [{model.name}]: {len(xy)} frames, {info.fps:g} fps, mean likelihood "
         f"{np.nanmean(likelihood):.3f}, {elapsed:.1f} s ({len(xy) / elapsed:.0f} frames/s) -> {folder}"

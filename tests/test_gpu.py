@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lp.data.unlabeled import dali_installed
+from lp.data.video import dali_installed
 from lp.data.video import probe_video, read_frames
 from tests.conftest import EXAMPLE, ROOT, tiny_args
 

@@ -32,7 +32,7 @@ def test_one_row_per_frame_csv_and_h5_agree(run_dir, tmp_path):
     table = pd.read_csv(tmp_path / "out" / "session1.csv", header=[0, 1, 2], index_col=0)
     assert table.shape == (23, 9) and list(table.index) == list(range(23))
     h5 = pd.read_hdf(tmp_path / "out" / "session1.h5", key="df_with_missing")
-    np.testing.assert_allclose(table.to_numpy(), h5.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(table.to_numpy(), h5.to_numpy(), atol=5e-5)  # CSV: 4 decimals
     assert list(h5.columns.get_level_values(1).unique()) == ["nose", "left", "right"]
     norm = pd.read_csv(tmp_path / "out" / "session1_temporal_norm.csv", index_col=0)
     assert norm.shape == (23, 3) and norm.iloc[0].isna().all() and (norm.iloc[1:] >= 0).all().all()

@@ -8,11 +8,9 @@ frames are resized, and optionally augments it (one transform for the whole clip
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
@@ -20,29 +18,8 @@ from lp.config import UnlabeledConfig
 from lp.data.augment import _MATRIX, Augmenter, to_device
 from lp.data.batch import ClipBatch
 from lp.data.images import resize_to_uint8
-from lp.data.video import ClipCursor, VideoInfo, list_videos, prefetch, probe_video
+from lp.data.video import ClipCursor, VideoInfo, check_dali_codecs, choose_reader, list_videos, prefetch, probe_video
 from lp.errors import UserError
-
-DALI_CODECS = ("h264", "hevc")
-"""Codecs the DALI GPU reader decodes; other videos need --unlabeled.reader cpu."""
-
-
-def dali_installed() -> bool:
-    return importlib.util.find_spec("nvidia.dali") is not None
-
-
-def choose_reader(choice: str, device: torch.device, flag: str = "--unlabeled.reader") -> str:
-    """'dali' or 'cpu' for the flag's value auto|dali|cpu on this device."""
-    if choice == "cpu":
-        return "cpu"
-    if choice == "dali":
-        if device.type != "cuda":
-            raise UserError(f"{flag} dali needs a GPU (DALI decodes on the GPU): use {flag} cpu")
-        if not dali_installed():
-            raise UserError(f"{flag} dali: NVIDIA DALI is not installed: pip install nvidia-dali-cuda130, or use {flag} cpu")
-        return "dali"
-    return "dali" if device.type == "cuda" and dali_installed() else "cpu"
-
 
 def probe_videos(video_dir: Path, clip_length: int, reader: str) -> list[VideoInfo]:
     """Check every video before training: it opens, its frame count is known, its frame rate is
@@ -59,15 +36,6 @@ def probe_videos(video_dir: Path, clip_length: int, reader: str) -> list[VideoIn
     if reader == "dali":
         check_dali_codecs(infos)
     return infos
-
-
-def check_dali_codecs(infos: list[VideoInfo], flag: str = "--unlabeled.reader") -> None:
-    for info in infos:
-        if info.codec not in DALI_CODECS:
-            raise UserError(
-                f"video {info.path} is {info.codec}, which the DALI reader does not decode ({', '.join(DALI_CODECS)}): "
-                f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use {flag} cpu"
-            )
 
 
 class CpuClipReader:

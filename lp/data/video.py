@@ -6,6 +6,7 @@ and serves machines without a GPU.
 
 from __future__ import annotations
 
+import importlib.util
 import queue
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import torch
 
 from lp.errors import UserError
 
@@ -202,3 +204,33 @@ def list_videos(path: Path) -> list[Path]:
     if not videos:
         raise UserError(f"--videos {path}: no videos ({', '.join(VIDEO_SUFFIXES)}) in this folder")
     return videos
+
+
+DALI_CODECS = ("h264", "hevc")
+"""Codecs the DALI GPU reader decodes; other videos need --unlabeled.reader cpu."""
+
+
+def dali_installed() -> bool:
+    return importlib.util.find_spec("nvidia.dali") is not None
+
+
+def choose_reader(choice: str, device: torch.device, flag: str = "--unlabeled.reader") -> str:
+    """'dali' or 'cpu' for the flag's value auto|dali|cpu on this device."""
+    if choice == "cpu":
+        return "cpu"
+    if choice == "dali":
+        if device.type != "cuda":
+            raise UserError(f"{flag} dali needs a GPU (DALI decodes on the GPU): use {flag} cpu")
+        if not dali_installed():
+            raise UserError(f"{flag} dali: NVIDIA DALI is not installed: pip install nvidia-dali-cuda130, or use {flag} cpu")
+        return "dali"
+    return "dali" if device.type == "cuda" and dali_installed() else "cpu"
+
+
+def check_dali_codecs(infos: list[VideoInfo], flag: str = "--unlabeled.reader") -> None:
+    for info in infos:
+        if info.codec not in DALI_CODECS:
+            raise UserError(
+                f"video {info.path} is {info.codec}, which the DALI reader does not decode ({', '.join(DALI_CODECS)}): "
+                f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use {flag} cpu"
+            )

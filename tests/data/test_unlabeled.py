@@ -10,9 +10,9 @@ import torch
 from lp.config import UnlabeledConfig
 from lp.data.images import resize_to_uint8, scale_to_original
 from lp.data.unlabeled import (
-    ClipStream, CpuClipReader, choose_reader, clips_to_original, invert_affine, probe_videos,
+    ClipStream, CpuClipReader, clips_to_original, invert_affine, probe_videos,
 )
-from lp.data.video import probe_video, read_frames
+from lp.data.video import choose_reader, probe_video, read_frames
 from lp.errors import UserError
 from tests.data.test_video import write_video
 
