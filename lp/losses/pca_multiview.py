@@ -14,13 +14,20 @@ from lp.losses.pca_subspace import FittedPca, Subspace, check_enough_labels, fit
 from lp.losses.reduce import masked_mean
 
 
-def stack_views(xy, view_indices: list[list[int]]):
+def stack_views(xy, view_indices: list[list[int]], index: torch.Tensor | None = None):
     """(N, K, 2) -> (N * P, 2V): for each of the P body parts, its (x, y) in every view.
-    `view_indices[v][p]` is the keypoint index of body part p in view v."""
-    stacked = [xy[:, list(part)] for part in zip(*view_indices)]  # P tensors of (N, V, 2)
-    if isinstance(xy, torch.Tensor):
-        return torch.stack(stacked, dim=1).flatten(2).flatten(0, 1)
-    return np.stack(stacked, axis=1).reshape(-1, 2 * len(view_indices))
+    `view_indices[v][p]` is the keypoint index of body part p in view v; `index`, optional, is
+    the same order as a device tensor (FittedPca.keypoint_index of parts_order)."""
+    parts = np.array(view_indices).T.ravel()  # body part by body part, each in every view
+    if isinstance(xy, torch.Tensor):  # one gather: (N, P, V, 2)
+        index = index if index is not None else torch.as_tensor(parts, device=xy.device)
+        return xy[:, index].reshape(-1, 2 * len(view_indices))
+    return xy[:, parts].reshape(-1, 2 * len(view_indices))
+
+
+def parts_order(view_indices: list[list[int]]) -> list[int]:
+    """Keypoint indices in stack_views' order: body part by body part, each in every view."""
+    return np.array(view_indices).T.ravel().tolist()
 
 
 def fit_multiview_subspace(labels: np.ndarray, view_indices: list[list[int]]) -> Subspace:
@@ -28,10 +35,11 @@ def fit_multiview_subspace(labels: np.ndarray, view_indices: list[list[int]]) ->
 
 
 def pca_multiview_loss(
-    xy: torch.Tensor, subspace: Subspace, view_indices: list[list[int]], epsilon_px: float
+    xy: torch.Tensor, subspace: Subspace, view_indices: list[list[int]], epsilon_px: float,
+    index: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """xy (N, K, 2) in original-frame pixels -> scalar; body parts with a NaN view do not count."""
-    vectors = stack_views(xy, view_indices)  # (N * P, 2V)
+    vectors = stack_views(xy, view_indices, index)  # (N * P, 2V)
     valid = torch.isfinite(vectors).all(dim=-1)
     errors = subspace.torch_reprojection_error(torch.nan_to_num(vectors))  # (N * P, V)
     return masked_mean(torch.relu(errors - epsilon_px), valid[:, None].expand_as(errors))
@@ -50,8 +58,9 @@ def fit_multiview(cfg: PcaMultiviewLossConfig, labels: np.ndarray, names: list[s
     vectors = stack_views(labels, views)
     subspace = fit_subspace(vectors, components=3)
     epsilon = cfg.epsilon_px if cfg.epsilon_px is not None else margin_px(subspace, vectors)
-    return FittedPca(subspace, epsilon, flat, views)
+    return FittedPca(subspace, epsilon, parts_order(views), views)
 
 
 def pca_multiview_term(cfg: PcaMultiviewLossConfig, clips: ClipPredictions, fitted: FittedPca) -> torch.Tensor:
-    return pca_multiview_loss(clips.xy.flatten(0, 1), fitted.subspace, fitted.views, fitted.epsilon_px)
+    xy = clips.xy.flatten(0, 1)
+    return pca_multiview_loss(xy, fitted.subspace, fitted.views, fitted.epsilon_px, fitted.keypoint_index(xy.device))

@@ -36,5 +36,5 @@ def fit_singleview(cfg: PcaSingleviewLossConfig, labels: np.ndarray, names: list
 
 
 def pca_singleview_term(cfg: PcaSingleviewLossConfig, clips: ClipPredictions, fitted: FittedPca) -> torch.Tensor:
-    poses = clips.xy.flatten(0, 1)[:, fitted.keypoints]  # (N*T, K', 2)
+    poses = clips.xy.flatten(0, 1)[:, fitted.keypoint_index(clips.xy.device)]  # (N*T, K', 2)
     return pca_singleview_loss(poses, fitted.subspace, fitted.epsilon_px)

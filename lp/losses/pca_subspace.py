@@ -74,6 +74,14 @@ class FittedPca:
     """Keypoint indices the subspace covers (in pose-vector order)."""
     views: list[list[int]] | None = None
     """Multi-view only: keypoint indices per view."""
+    _on_device: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def keypoint_index(self, device: torch.device) -> torch.Tensor:
+        """`keypoints` as an index tensor on the device, made once (indexing with a list would
+        copy it from the host, and wait for the GPU, at every step)."""
+        if device not in self._on_device:
+            self._on_device[device] = torch.as_tensor(self.keypoints, device=device)
+        return self._on_device[device]
 
 
 def margin_px(subspace: Subspace, vectors: np.ndarray) -> float:
