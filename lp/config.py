@@ -301,7 +301,8 @@ class LoopConfig:
     max_steps: int = 2000
     """Number of optimizer steps."""
     batch_size: int = 16
-    """Labeled frames per optimizer step, in total over all processes and accumulation steps."""
+    """Labeled frames per optimizer step: the global batch, in total over all processes and
+    accumulation steps (with N processes each takes batch-size / N; the step is the same as on one)."""
     grad_accum_steps: int = 1
     """Split each step's batch into this many micro-batches (same result, less memory)."""
     freeze_backbone_steps: int = 0
@@ -314,6 +315,9 @@ class LoopConfig:
     """GPU only: compile the network and the batch pipeline (torch.compile with CUDA graphs).
     About 2.5x faster training on an H100 with ResNet-50 (BENCHMARKS.md), after about a minute
     of compilation: worth it for runs of several thousand steps."""
+    sync_batchnorm: bool = False
+    """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each
+    process's share of it. Slower; worth it when each process holds only a few frames."""
     log_every_steps: int = 50
     """Log losses, learning rate and images/s every this many steps."""
     checkpoint_every_steps: int = 1000

@@ -42,6 +42,9 @@ class TrainResult:
     """Mean / median / count of the pixel error per split, from the exported best model."""
     step_times_s: list[float]
     """Wall-clock time after each step of this session (the last one after a device sync)."""
+    last_weights: dict[str, torch.Tensor]
+    """This process's weights after the last step (CPU copy), before the best model is loaded
+    for the final predictions: with several processes they must be identical on every one."""
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -75,6 +78,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     set_seed(cfg.run.seed)  # the same initial weights on every process
     model = build_model(cfg.model, len(names), data.image_hw)
     channels_last = cfg.train.channels_last and device.type == "cuda"
+    if cfg.train.sync_batchnorm and world > 1:
+        if device.type != "cuda":
+            raise UserError("--train.sync-batchnorm True needs GPUs (PyTorch's SyncBatchNorm has no CPU version)")
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     # Unsupervised losses: PCA subspaces fitted once on the training labels (original-frame
@@ -245,6 +252,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if step_times:
         step_times[-1] = time.perf_counter()
     progress.close()
+    last_weights = {name: value.detach().cpu().clone() for name, value in network.state_dict().items()}
 
     # Predictions on every labeled frame with the best model (the last one without a val split).
     chosen = run_dir / "model_best.safetensors"
@@ -258,7 +266,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         print_summary(summary, chosen)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return TrainResult(run_dir, summary, step_times)
+    return TrainResult(run_dir, summary, step_times, last_weights)
 
 
 def build_optimizer(cfg: OptimConfig, model: torch.nn.Module, device: torch.device) -> torch.optim.Optimizer:

@@ -1,0 +1,86 @@
+"""Several processes through `accelerate launch` (two gloo processes on this CPU): the same
+weights on every process, the same result as one process with the same global batch, different
+unlabeled clips per process, files written once, and resume."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lp.config import parse_train_args
+from lp.engine.loop import train
+from tests.conftest import ROOT, tiny_args
+from tests.data.test_video import write_video
+
+LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+          "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]
+
+
+def launch(out: Path, args: list[str]) -> list[dict]:
+    done = subprocess.run([*LAUNCH, str(ROOT / "tests/multiprocess_run.py"), str(out), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ranks = [dict(np.load(out / f"rank{r}.npz")) for r in (0, 1)]
+    assert all(int(r["world"]) == 2 for r in ranks)  # two processes really ran
+    return ranks
+
+
+def weights_of(rank: dict) -> dict:
+    return {k[2:]: v for k, v in rank.items() if k.startswith("w/")}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the gloo CPU launch is for machines without a GPU")
+def test_two_processes_agree_read_their_own_clips_and_write_once(project, tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "a.mp4", num_frames=40)
+    run = tmp_path / "run"
+    args = tiny_args(project, run, "--unlabeled.video-dir", str(videos), "--unlabeled.clip-length", "4",
+                     "--losses.temporal.enabled", "True", "--train.max-steps", "3")
+    ranks = launch(tmp_path / "out", args)
+    first, second = weights_of(ranks[0]), weights_of(ranks[1])
+    assert first.keys() == second.keys()
+    for name in first:  # gradients synchronised: bit-identical parameters
+        if "running_" in name or "num_batches" in name:
+            continue  # batch-norm statistics: each process's own batch; DDP sends rank 0's before each forward
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+    assert not np.array_equal(ranks[0]["clips"], ranks[1]["clips"])  # each process its own clips
+    # files once: one config, one TensorBoard log, one row per labeled frame
+    assert len(list((run / "tensorboard").iterdir())) == 1
+    assert sorted(p.name for p in run.iterdir() if p.is_file()) == [
+        "config.yaml", "model_best.safetensors", "model_last.safetensors", "pixel_error.csv", "predictions.csv"]
+    assert len((run / "predictions.csv").read_text().splitlines()) == 3 + 12
+
+    # resume with two processes continues at the saved step
+    from lp.engine.checkpoint import load_exported
+
+    launch(tmp_path / "out2", ["--run.resume-from", str(run), "--train.max-steps", "5"])
+    assert load_exported(run / "model_last.safetensors")[1]["step"] == "5"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the gloo CPU launch is for machines without a GPU")
+def test_two_processes_equal_one_process_with_the_same_global_batch(project, tmp_path):
+    # Batch norm normalises each process's share of the batch, so equality is checked where it
+    # does not enter: a frozen backbone (its batch norm in eval mode) under a regression head.
+    flags = ["--model.head", "regression", "--train.freeze-backbone-steps", "10", "--train.max-steps", "4",
+             "--data.augmentation", "dlc"]
+    ranks = launch(tmp_path / "out", tiny_args(project, tmp_path / "two", *flags))
+    single = train(parse_train_args(tiny_args(project, tmp_path / "one", *flags)))
+    two = weights_of(ranks[0])
+    from lp.models import build_model
+
+    torch.manual_seed(0)  # the initial weights, as train() seeds them
+    initial = build_model(parse_train_args(tiny_args(project, tmp_path / "x", *flags)).model, 3, (64, 64)).state_dict()
+    for name in ("head.linear.weight", "head.linear.bias"):
+        one = single.last_weights[name].numpy()
+        moved = np.linalg.norm(one - initial[name].numpy())
+        assert moved > 1e-3  # training moved it...
+        # ...and two processes moved it the same way, up to float summation order (which Adam
+        # amplifies for gradients near zero): within 2 % of the distance travelled
+        assert np.linalg.norm(two[name] - one) < 0.02 * moved, name
+    for name, value in single.last_weights.items():  # the frozen backbone stayed identical
+        if name.startswith("backbone."):
+            np.testing.assert_array_equal(two[name], value.numpy(), err_msg=name)
