@@ -574,3 +574,25 @@ class PredictConfig:
     def __post_init__(self) -> None:
         _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")
         _check(self.batch_size > 0, f"--batch-size must be > 0, got {self.batch_size}")
+
+
+@dataclass(kw_only=True)
+class RenderVideoConfig:
+    """Draw predicted keypoints on a video: one colour per model, H.264 mp4."""
+
+    video: Path
+    """The source video."""
+    predictions: tuple[Path, ...]
+    """One or more predictions CSVs of this video written by predict.py (one per model)."""
+    names: tuple[str, ...] = ()
+    """A legend name per predictions file. Default: the folder (run) name of each file."""
+    output: Path | None = None
+    """Output mp4. Default: <video stem>_labeled.mp4 next to the source video."""
+    likelihood_threshold: float = 0.9
+    """Keypoints predicted with a lower likelihood are not drawn."""
+    show_names: bool = False
+    """Write each keypoint's name beside it."""
+
+    def __post_init__(self) -> None:
+        _check(len(self.predictions) > 0, "--predictions needs at least one CSV")
+        _check(0 <= self.likelihood_threshold <= 1, f"--likelihood-threshold must be in [0, 1], got {self.likelihood_threshold}")
