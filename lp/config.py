@@ -596,3 +596,18 @@ class RenderVideoConfig:
     def __post_init__(self) -> None:
         _check(len(self.predictions) > 0, "--predictions needs at least one CSV")
         _check(0 <= self.likelihood_threshold <= 1, f"--likelihood-threshold must be in [0, 1], got {self.likelihood_threshold}")
+
+
+@dataclass(kw_only=True)
+class RenderPlotsConfig:
+    """Diagnostic plots (PNG): traces and likelihoods over time, per-frame metrics, pixel errors."""
+
+    predictions: tuple[Path, ...] = ()
+    """Predictions CSVs of one video written by predict.py (one per model); their
+    _temporal_norm.csv and _pca_*_error.csv files beside them are plotted too."""
+    names: tuple[str, ...] = ()
+    """A legend name per predictions file. Default: each file's run folder name."""
+    pixel_error: tuple[Path, ...] = ()
+    """pixel_error.csv files of training runs: box plots of labeled-frame error per keypoint, by split."""
+    output_dir: Path = Path("figures")
+    """Folder for the PNG files."""

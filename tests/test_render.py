@@ -64,5 +64,38 @@ def test_render_errors(tmp_path):
     assert not (tmp_path / "o.mp4").exists()
     with pytest.raises(UserError, match="give one per file"):
         render_videos(source, [tmp_path / "a.csv"], ["x", "y"], None, 0.9, False)
-    done = subprocess.run([sys.executable, "render.py", "plots"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "render.py", "frames"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "needs a command first" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_plots_are_written_and_not_trivial(tmp_path):
+    from lp.viz.plots import render_plots
+
+    rng = np.random.default_rng(0)
+    for run in ("r1", "r2"):
+        folder = tmp_path / run / "video_preds"
+        folder.mkdir(parents=True)
+        xy = rng.uniform(0, 90, (50, 2, 2))
+        write_predictions(folder / "s.csv", xy, rng.uniform(0, 1, (50, 2)))
+        write_numeric_csv(folder / "s_temporal_norm.csv",
+                          pd.DataFrame(rng.uniform(0, 5, (50, 2)), columns=["nose", "tail"], index=pd.RangeIndex(50, name="frame")))
+        errors = pd.DataFrame(rng.uniform(0, 9, (12, 2)), columns=["nose", "tail"], index=[f"img{i}.png" for i in range(12)])
+        errors["split"] = ["train"] * 8 + ["val"] * 2 + ["test"] * 2
+        errors.to_csv(tmp_path / run / "pixel_error.csv")
+    written = render_plots([tmp_path / "r1/video_preds/s.csv", tmp_path / "r2/video_preds/s.csv"], [],
+                           [tmp_path / "r1/pixel_error.csv", tmp_path / "r2/pixel_error.csv"], tmp_path / "figs")
+    assert sorted(p.name for p in written) == ["pixel_error.png", "s_metrics.png", "s_nose.png", "s_tail.png"]
+    from PIL import Image
+
+    for path in written:
+        image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        assert image.shape[0] > 200 and image.shape[1] > 400
+        assert image.std() > 10  # lines and text, not a blank canvas
+        colors = {tuple(c) for c in image.reshape(-1, 3)[::7]}
+        assert len(colors) > 20
+    with pytest.raises(UserError, match="nothing to plot"):
+        render_plots([], [], [], tmp_path / "figs")
+    done = subprocess.run([sys.executable, "render.py", "plots", "--predictions", str(tmp_path / "r1/video_preds/s.csv"),
+                           "--output-dir", str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cli" / "s_nose.png").is_file()

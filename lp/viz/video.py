@@ -105,9 +105,21 @@ def render_videos(video: Path, predictions: list[Path], names: list[str], output
                   likelihood_threshold: float, show_names: bool) -> Path:
     if names and len(names) != len(predictions):
         raise UserError(f"--names gives {len(names)} names for {len(predictions)} --predictions files: give one per file")
-    names = names or [Path(p).parent.name if Path(p).parent.name not in ("", "video_preds") else Path(p).stem for p in predictions]
+    names = names or default_names(predictions)
     info = probe_video(video)
     tracks = [read_track(p, n) for p, n in zip(predictions, names)]
     output = output or info.path.with_name(f"{info.path.stem}_labeled.mp4")
     render_video(info, tracks, output, likelihood_threshold, show_names)
     return output
+
+
+def default_names(predictions: list[Path]) -> list[str]:
+    """A legend name per file: its run folder (predict.py's <run>/video_preds/ or <out>/<run>/)."""
+    names = []
+    for path in map(Path, predictions):
+        folder = path.parent
+        if path.name == "pixel_error.csv":  # a run's labeled-frame errors: the run's name
+            names.append(folder.name or path.stem)
+        else:
+            names.append(folder.parent.name if folder.name == "video_preds" else (folder.name or path.stem))
+    return names
