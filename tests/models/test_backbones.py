@@ -1,3 +1,4 @@
+from pathlib import Path
 import typing
 
 import pytest
@@ -74,13 +75,36 @@ def test_missing_weights_file(tmp_path):
 def test_imagenet_weights_offline_is_one_clear_error(monkeypatch):
     import urllib.error
 
-    from lp.models.backbones import resnet
+    from lp.models.backbones import weights
 
-    def offline(weights=None):
-        if weights is not None:
-            raise urllib.error.URLError("no network")
-        return tvm.resnet18(weights=None)
+    def offline(imagenet):
+        raise urllib.error.URLError("no network")
 
-    monkeypatch.setitem(resnet._ARCHS, "resnet18", (offline, tvm.ResNet18_Weights.IMAGENET1K_V1))
+    monkeypatch.setattr(weights, "imagenet_state_dict", offline)
     with pytest.raises(UserError, match="could not fetch ImageNet weights for resnet18.*--model.backbone.weights none"):
         build_backbone("resnet18", "imagenet")
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+def test_resnet_matches_torchvision(arch):
+    """lp's ResNet takes torchvision's state dict as it is and computes the same features."""
+    reference = getattr(tvm, arch)(weights=None).eval()
+    backbone = build_backbone(arch, "none").eval()
+    body_names = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
+    state = {}
+    for i, name in enumerate(body_names):
+        for key, value in getattr(reference, name).state_dict().items():
+            state[f"body.{i}.{key}"] = value
+    backbone.load_state_dict(state)  # strict: every name and shape agrees
+    images = torch.rand(2, 3, 64, 64)
+    expected = torch.nn.Sequential(*[getattr(reference, n) for n in body_names])(images)
+    torch.testing.assert_close(backbone(images), expected)
+
+
+def test_predict_path_does_not_import_torchvision():
+    import subprocess
+    import sys
+
+    code = "import sys, lp.predict, lp.inference; print('torchvision' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(Path(__file__).parents[2]))
+    assert done.stdout.strip() == "False", done.stderr

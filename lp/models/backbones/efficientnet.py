@@ -1,17 +1,17 @@
-"""torchvision EfficientNets (B0-B2) without their pooling and classifier: stride 32."""
+"""torchvision EfficientNets (B0-B2) without their pooling and classifier: stride 32.
+torchvision is imported only when one is built (importing it costs about 2 s)."""
 
 from __future__ import annotations
 
 import torch
-import torchvision.models as tvm
 from torch import nn
 
 from lp.models.backbones.weights import build_torchvision
 
-_ARCHS = {
-    "efficientnet_b0": (tvm.efficientnet_b0, tvm.EfficientNet_B0_Weights.IMAGENET1K_V1),
-    "efficientnet_b1": (tvm.efficientnet_b1, tvm.EfficientNet_B1_Weights.IMAGENET1K_V1),
-    "efficientnet_b2": (tvm.efficientnet_b2, tvm.EfficientNet_B2_Weights.IMAGENET1K_V1),
+_ARCHS = {  # torchvision builder name, then its ImageNet weights (enum class, member)
+    "efficientnet_b0": ("efficientnet_b0", ("EfficientNet_B0_Weights", "IMAGENET1K_V1")),
+    "efficientnet_b1": ("efficientnet_b1", ("EfficientNet_B1_Weights", "IMAGENET1K_V1")),
+    "efficientnet_b2": ("efficientnet_b2", ("EfficientNet_B2_Weights", "IMAGENET1K_V1")),
 }
 
 
@@ -20,8 +20,10 @@ class EfficientNetBackbone(nn.Module):
 
     def __init__(self, arch: str, weights: str):
         super().__init__()
-        builder, imagenet = _ARCHS[arch]
-        net = build_torchvision(builder, imagenet, weights, arch)
+        import torchvision.models as tvm
+
+        name, imagenet = _ARCHS[arch]
+        net = build_torchvision(lambda: getattr(tvm, name)(weights=None), imagenet, weights, arch)
         self.body = net.features
         self.out_channels = net.classifier[-1].in_features
 

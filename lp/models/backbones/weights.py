@@ -1,4 +1,5 @@
-"""Initial weights for torchvision networks: none, imagenet, or a local state-dict file."""
+"""Initial weights for backbones laid out as torchvision's: none, imagenet (torchvision's
+weights API, downloaded once), or a local state-dict file."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ from torch import nn
 from lp.errors import UserError
 
 
-def build_torchvision(builder, imagenet_weights, weights: str, arch: str) -> nn.Module:
-    """Construct a torchvision model with the weights named by --model.backbone.weights."""
+def imagenet_state_dict(imagenet: tuple[str, str]) -> dict:
+    """torchvision's ImageNet weights, e.g. ("ResNet50_Weights", "IMAGENET1K_V2")."""
+    import torchvision.models as tvm
+
+    enum_name, member = imagenet
+    return getattr(tvm, enum_name)[member].get_state_dict(progress=True)
+
+
+def build_torchvision(builder, imagenet: tuple[str, str], weights: str, arch: str) -> nn.Module:
+    """builder() -> a model with torchvision's layout, given the weights of --model.backbone.weights."""
     if weights == "none":
-        return builder(weights=None)
+        return builder()
     if weights == "imagenet":
         try:
-            return builder(weights=imagenet_weights)
+            model = builder()
+            model.load_state_dict(imagenet_state_dict(imagenet))
+            return model
         except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
             raise UserError(
                 f"could not fetch ImageNet weights for {arch} ({error.__class__.__name__}; offline?): "
@@ -36,7 +47,7 @@ def build_torchvision(builder, imagenet_weights, weights: str, arch: str) -> nn.
         raise UserError(f"cannot read weights file {path}: {error}") from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
-    model = builder(weights=None)
+    model = builder()
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as error:  # tensor shapes differ
