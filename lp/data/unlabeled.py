@@ -21,6 +21,7 @@ from lp.data.images import resize_to_uint8
 from lp.data.video import ClipCursor, VideoInfo, check_dali_codecs, choose_reader, list_videos, prefetch, probe_video
 from lp.errors import UserError
 
+
 def probe_videos(video_dir: Path, clip_length: int, reader: str) -> list[VideoInfo]:
     """Check every video before training: it opens, its frame count is known, its frame rate is
     constant, it is long enough for a clip, and the chosen reader decodes its codec."""

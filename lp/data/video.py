@@ -1,7 +1,6 @@
-"""Reading videos on the CPU with PyAV: checks before any work starts, then every frame in order.
-
-DALI (the GPU path) comes with the semi-supervised issue; this reader returns the same frames
-and serves machines without a GPU.
+"""Reading videos on the CPU with PyAV: checks before any work starts, every frame in order
+(read_frames) or clips (ClipCursor); and choosing between it and DALI (lp.data.video_dali, the
+GPU path), which decodes the same pictures.
 """
 
 from __future__ import annotations
@@ -92,35 +91,6 @@ def read_frames(info: VideoInfo, batch_size: int) -> Iterator[np.ndarray]:
             f"video {info.path}: decoded {decoded} frames but the container holds {info.num_frames} "
             f"(damaged at frame {decoded}?): {_reencode_hint(info.path)}"
         )
-
-
-def read_clip(info: VideoInfo, start: int, length: int, container=None) -> np.ndarray:
-    """(length, H, W, 3) uint8 RGB frames start .. start+length-1: seek by time stamp to the key
-    frame before `start`, then decode forward; the frames equal those of a sequential read.
-    Pass an open container to reuse it across clips."""
-    if start < 0 or start + length > info.num_frames:
-        raise ValueError(f"clip {start}..{start + length - 1} is outside {info.path} ({info.num_frames} frames)")
-    own = container is None
-    container = container or av.open(str(info.path))
-    try:
-        stream = container.streams.video[0]
-        target = info.first_pts + start * info.pts_step
-        container.seek(target, stream=stream, backward=True, any_frame=False)
-        frames = []
-        for frame in container.decode(stream):
-            if frame.pts is None or frame.pts < target:
-                continue
-            frames.append(frame.to_ndarray(format="rgb24"))
-            if len(frames) == length:
-                break
-    except av.error.FFmpegError as error:
-        raise UserError(f"video {info.path}: decoding failed near frame {start} ({error}): {_reencode_hint(info.path)}") from None
-    finally:
-        if own:
-            container.close()
-    if len(frames) != length:
-        raise UserError(f"video {info.path}: got {len(frames)} of {length} frames from frame {start}: {_reencode_hint(info.path)}")
-    return np.stack(frames)
 
 
 class ClipCursor:

@@ -142,8 +142,9 @@ def compute_pca_errors(fit: FittedPca, xy: np.ndarray) -> tuple[np.ndarray, list
     if fit.views is None:
         chosen = xy[:, fit.keypoints]
         return fit.subspace.reprojection_error(chosen.reshape(len(xy), -1)), list(fit.keypoints)
-    parts = list(zip(*fit.views))  # P tuples of V keypoint indices
-    stacked = np.stack([xy[:, list(part)] for part in parts], axis=1).reshape(len(xy) * len(parts), -1)
-    errors = fit.subspace.reprojection_error(stacked).reshape(len(xy), len(parts), len(fit.views))
+    from lp.losses.pca_multiview import stack_views
+
+    parts = len(fit.views[0])
+    errors = fit.subspace.reprojection_error(stack_views(xy, fit.views)).reshape(len(xy), parts, len(fit.views))
     # column order: every view's keypoints, view by view
     return errors.transpose(0, 2, 1).reshape(len(xy), -1), [i for view in fit.views for i in view]
