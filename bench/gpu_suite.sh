@@ -24,22 +24,17 @@ if has stream; then
     done
   done
 fi
-if has train; then
+for part in train semi; do  # supervised, then + one DALI clip of 16 frames per step
+  has $part || continue
+  extra=""
+  [[ $part == semi ]] && extra="--semi --clip-length 16 --reader dali"
   for compile in "" --compile; do
     for precision in fp32 bf16; do
-      python3 bench/train_speed.py --arch resnet50 --size 256 --batch 16 --precision "$precision" $compile \
-        --json "$results" 2>"$out/train_speed_${precision}${compile}.log" | grep BENCH
+      python3 bench/train_speed.py $extra --arch resnet50 --size 256 --batch 16 --precision "$precision" $compile \
+        --json "$results" 2>"$out/${part}_speed_${precision}${compile}.log" | grep BENCH
     done
   done
-fi
-if has semi; then
-  for compile in "" --compile; do
-    for precision in fp32 bf16; do
-      python3 bench/train_speed.py --semi --clip-length 16 --reader dali --arch resnet50 --size 256 --batch 16 \
-        --precision "$precision" $compile --json "$results" 2>"$out/semi_speed_${precision}${compile}.log" | grep BENCH
-    done
-  done
-fi
+done
 if has predict; then
   python3 bench/predict_speed.py --arch resnet50 --size 256 --precision bf16 --repeats 10 21 --json "$results" \
     2>"$out/predict_speed.log" | grep BENCH
