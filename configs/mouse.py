@@ -17,6 +17,11 @@ from lp.config import TrainConfig
 def config() -> TrainConfig:
     cfg = TrainConfig()
     cfg.data.data_dir = Path("data/mirror-mouse-example")
+    # body axis and tail in each view, drawn when browsing frames in FiftyOne
+    cfg.data.skeleton = tuple(
+        pair for view in ("top", "bot") for pair in
+        ((f"nose_{view}", f"tailBase_{view}"), (f"tailBase_{view}", f"tailMid_{view}"))
+    )
     cfg.model.backbone.arch = "resnet50"
     cfg.train.max_steps = 2000
     cfg.train.batch_size = 16

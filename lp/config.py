@@ -79,6 +79,8 @@ class DataConfig:
     dlc (stronger, DeepLabCut-like)."""
     flip_pairs: tuple[tuple[str, str], ...] = ()
     """Keypoint name pairs swapped by a horizontal flip (e.g. left/right paws). Empty: no flips."""
+    skeleton: tuple[tuple[str, str], ...] = ()
+    """Keypoint name pairs joined by a line when browsing frames in FiftyOne (render.py frames)."""
 
     def __post_init__(self) -> None:
         for name, value in (("image-height", self.image_height), ("image-width", self.image_width)):
@@ -611,3 +613,56 @@ class RenderPlotsConfig:
     """pixel_error.csv files of training runs: box plots of labeled-frame error per keypoint, by split."""
     output_dir: Path = Path("figures")
     """Folder for the PNG files."""
+
+
+@dataclass(kw_only=True)
+class FiftyOneAppConfig:
+    """Launching the FiftyOne app on a dataset lp built."""
+
+    dataset_name: str | None = None
+    """FiftyOne dataset name. Default: derived from the inputs, so running again replaces it."""
+    launch: bool = True
+    """Open the app after building the dataset (False: build it only, e.g. in scripts)."""
+    remote: bool = False
+    """Serve the app without opening a browser (headless server: forward the port over ssh)."""
+    port: int = 5151
+    """Port the app listens on."""
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.port <= 65535, f"--port must be in 1..65535, got {self.port}")
+        _check(self.dataset_name is None or self.dataset_name.strip() != "", "--dataset-name must not be empty")
+
+
+@dataclass(kw_only=True)
+class RenderFramesConfig(FiftyOneAppConfig):
+    """FiftyOne app of the labeled frames: ground truth against each run's predictions, with the
+    split as a tag and each run's pixel error as a field."""
+
+    run_dir: tuple[Path, ...]
+    """One or more run directories written by train.py (trained on the same labels)."""
+    names: tuple[str, ...] = ()
+    """A name per run for its fields in the app. Default: each run folder's name."""
+    data_dir: Path | None = None
+    """Folder of the labels CSV and images. Default: the first run's --data.data-dir."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")
+        _check(not self.names or len(self.names) == len(self.run_dir), "--names needs one name per --run-dir")
+
+
+@dataclass(kw_only=True)
+class RenderFiftyOneVideoConfig(FiftyOneAppConfig):
+    """FiftyOne app of one video with each model's keypoints on every frame."""
+
+    video: Path
+    """The source video."""
+    predictions: tuple[Path, ...]
+    """One or more predictions CSVs of this video written by predict.py (one per model)."""
+    names: tuple[str, ...] = ()
+    """A name per predictions file. Default: the folder (run) name of each file."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(len(self.predictions) > 0, "--predictions needs at least one CSV")
+        _check(not self.names or len(self.names) == len(self.predictions), "--names needs one name per --predictions file")

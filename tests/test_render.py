@@ -64,7 +64,7 @@ def test_render_errors(tmp_path):
     assert not (tmp_path / "o.mp4").exists()
     with pytest.raises(UserError, match="give one per file"):
         render_videos(source, [tmp_path / "a.csv"], ["x", "y"], None, 0.9, False)
-    done = subprocess.run([sys.executable, "render.py", "frames"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "render.py", "frame"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "needs a command first" in done.stderr and "Traceback" not in done.stderr
 
 

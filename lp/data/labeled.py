@@ -10,7 +10,7 @@ import torch
 
 from lp.config import DataConfig
 from lp.data.images import load_images, scale_to_original, scale_to_resized
-from lp.data.labels import LabeledFrames, read_labels
+from lp.data.labels import LabeledFrames, read_labels, skeleton_edges
 from lp.data.split import compute_split, split_names
 from lp.errors import UserError
 
@@ -48,6 +48,10 @@ def load_labeled_data(cfg: DataConfig) -> LabeledData:
     if not any(data_dir.iterdir()):
         raise UserError(f"data directory {data_dir} is empty: it needs {cfg.csv_file} and the labeled images")
     frames = read_labels(data_dir / cfg.csv_file)
+    try:
+        skeleton_edges(frames.keypoint_names, cfg.skeleton)
+    except ValueError as error:
+        raise UserError(f"{data_dir / cfg.csv_file}: {error}") from None
     images, sizes = load_images(data_dir, frames.image_paths, cfg.image_height, cfg.image_width)
     keypoints = scale_to_resized(frames.keypoints, sizes, cfg.image_height, cfg.image_width)
     try:

@@ -112,3 +112,12 @@ def _number(cell: str, csv_path: Path, line: int) -> float:
         return float(cell)
     except ValueError:
         raise UserError(f"{csv_path} line {line}: '{cell}' is not a number") from None
+
+
+def skeleton_edges(keypoint_names: list[str], skeleton: tuple[tuple[str, str], ...]) -> list[tuple[int, int]]:
+    """--data.skeleton's name pairs as keypoint index pairs; a name not in the labels is an error."""
+    index = {name: i for i, name in enumerate(keypoint_names)}
+    for name in (n for pair in skeleton for n in pair):
+        if name not in index:
+            raise ValueError(f"--data.skeleton names '{name}', which is not a keypoint in the labels ({', '.join(keypoint_names)})")
+    return [(index[a], index[b]) for a, b in skeleton]
