@@ -93,7 +93,6 @@ def train(cfg: TrainConfig) -> TrainResult:
     model, optimizer = accelerator.prepare(model, optimizer)
     network = accelerator.unwrap_model(model)
     compiled = cfg.train.compile and device.type == "cuda"
-    forward = torch.compile(model, mode="reduce-overhead") if compiled else model
     state = TrainState()
     accelerator.register_for_checkpointing(state)
     if resume_dir is not None:
@@ -167,6 +166,19 @@ def train(cfg: TrainConfig) -> TrainResult:
             confidence.unflatten(0, (clips.num_clips, -1)), cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px,
         )
 
+    def forward_terms(batch: LabeledBatch, clips: ClipBatch | None) -> dict[str, torch.Tensor]:
+        """Labeled and unlabeled frames through the network in one pass, then every raw loss term."""
+        inputs = batch.images if clips is None else torch.cat([batch.images, clips.images])
+        if clips is not None and channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        outputs = model(inputs)
+        labeled = len(batch.images)
+        predicted = clip_predictions(outputs[labeled:], clips) if clips is not None else None
+        return losses.raw_terms(outputs[:labeled], batch, predicted)
+
+    if compiled:  # network, keypoints and losses become one CUDA graph (and one for backward)
+        forward_terms = torch.compile(forward_terms, mode="reduce-overhead")
+
     def validate(step: int) -> None:
         val = data.split["val"]
         xy, _ = predict_images(network, images[val], cfg.eval.batch_size, accelerator, channels_last)
@@ -214,14 +226,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                 torch.compiler.cudagraph_mark_step_begin()
             batch = make_batch(step * accum + micro)
             clips = stream.next(step * accum + micro) if stream is not None else None
-            inputs = batch.images if clips is None else torch.cat([batch.images, clips.images])
-            if clips is not None and channels_last:
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
             with nullcontext() if micro == accum - 1 else accelerator.no_sync(model):
-                outputs = forward(inputs)  # labeled and unlabeled frames in one pass
-                labeled = len(batch.images)
-                predicted = clip_predictions(outputs[labeled:], clips) if clips is not None else None
-                loss, terms = losses(outputs[:labeled], batch, predicted, step)
+                loss, terms = losses.combine(forward_terms(batch, clips), step)
                 accelerator.backward(loss / accum)
             for name, value in terms.items():
                 running[name] = running.get(name, 0) + value / accum

@@ -72,15 +72,29 @@ class LossBundle:
     def __call__(
         self, outputs: torch.Tensor, batch: LabeledBatch, clips: ClipPredictions | None = None, step: int = 0
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        supervised = LOSSES[self.supervised_name](outputs, batch)
+        return self.combine(self.raw_terms(outputs, batch, clips), step)
+
+    def raw_terms(
+        self, outputs: torch.Tensor, batch: LabeledBatch, clips: ClipPredictions | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Each active term, unweighted. No step-dependent numbers in here, so that the loop can
+        compile it together with the network into one graph."""
+        terms = {self.supervised_name: LOSSES[self.supervised_name](outputs, batch)}
+        if clips is not None:
+            for name, block in self.unsupervised.items():
+                terms[name] = UNSUPERVISED[name][1](block, clips, self.fitted.get(name))
+        return terms
+
+    def combine(self, raw: dict[str, torch.Tensor], step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Weights and the warm-up ramp -> (total, every term raw and weighted, detached)."""
+        supervised = raw[self.supervised_name]
         total = self.supervised_weight * supervised
         terms = {self.supervised_name: supervised.detach()}
-        if clips is not None:
+        if len(raw) > 1:
             ramp = unsupervised_ramp(step, *self.ramp)
             for name, block in self.unsupervised.items():
-                raw = UNSUPERVISED[name][1](block, clips, self.fitted.get(name))
-                weighted = (ramp * block.weight) * raw
+                weighted = (ramp * block.weight) * raw[name]
                 total = total + weighted
-                terms[name], terms[f"{name}_weighted"] = raw.detach(), weighted.detach()
+                terms[name], terms[f"{name}_weighted"] = raw[name].detach(), weighted.detach()
         terms["total"] = total.detach()
         return total, terms

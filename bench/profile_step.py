@@ -1,0 +1,97 @@
+"""Where a training step's time goes: torch.profiler over steps of the real loop, with each stage
+(labeled batch, clips, network, losses, backward, optimizer) labelled, reported per step as host
+time and GPU kernel time. For finding what keeps the pipeline efficiency below 1.
+
+    python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.profiler import ProfilerActivity, profile, record_function, schedule
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import accelerate  # noqa: E402
+
+import lp.data.augment  # noqa: E402
+import lp.data.unlabeled  # noqa: E402
+import lp.engine.loop  # noqa: E402
+import lp.losses  # noqa: E402
+import lp.models  # noqa: E402
+from lp.config import parse_train_args  # noqa: E402
+
+STAGES = {
+    "labeled batch": (lp.engine.loop, "to_device"),
+    "augment": (lp.data.augment.Augmenter, "apply"),
+    "heatmaps": (lp.engine.loop, "compute_heatmaps"),
+    "clips": (lp.data.unlabeled.ClipStream, "next"),
+    "network": (lp.models.PoseModel, "forward"),
+    "losses": (lp.losses.LossBundle, "raw_terms"),
+    "combine": (lp.losses.LossBundle, "combine"),
+    "backward": (accelerate.Accelerator, "backward"),
+}
+
+
+def label(owner, name: str, stage: str) -> None:
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapped(*args, **kwargs):
+        with record_function(f"stage: {stage}"):
+            return original(*args, **kwargs)
+
+    setattr(owner, name, wrapped)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--semi", action="store_true")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=30, help="steps profiled (after 60 warm-up steps)")
+    args = parser.parse_args()
+    if not args.compile:  # compiled code has no Python-level stages to label inside its graph
+        for stage, (owner, name) in STAGES.items():
+            label(owner, name, stage)
+    warmup = 60
+    with tempfile.TemporaryDirectory() as run_dir:
+        cfg = parse_train_args([
+            "--config", "configs/mouse_semi.py" if args.semi else "configs/mouse.py", "--run.output-dir", run_dir,
+            "--train.batch-size", str(args.batch), "--train.precision", args.precision,
+            "--train.max-steps", str(warmup + args.steps + 2), "--eval.val-every-steps", "100000",
+            "--train.log-every-steps", "100000", "--train.checkpoint-every-steps", "100000",
+            "--train.compile", str(args.compile), *(["--unlabeled.reader", "dali"] if args.semi and torch.cuda.is_available() else []),
+        ])
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
+                     schedule=schedule(wait=warmup, warmup=1, active=args.steps, repeat=1)) as prof:
+            handle = register_optimizer_step_post_hook(lambda *_: prof.step())
+            lp.engine.loop.train(cfg)
+            handle.remove()
+    events = prof.key_averages()
+    per_step = 1 / args.steps
+    print(f"per step (ms), {args.steps} steps, {'compiled' if args.compile else 'eager'} {args.precision}:")
+    print(f"  {'stage':<28} {'host':>8} {'GPU':>8}")
+    for event in sorted(events, key=lambda e: -e.cpu_time_total):
+        if event.key.startswith("stage: ") or event.key.startswith("Optimizer.step"):
+            gpu = getattr(event, "device_time_total", getattr(event, "cuda_time_total", 0))
+            print(f"  {event.key:<28} {event.cpu_time_total * per_step / 1000:8.2f} {gpu * per_step / 1000:8.2f}")
+    wall = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
+    print(f"  {'whole step (wall)':<28} {wall * per_step / 1000:8.2f}")
+    kernels = sum(getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)) for e in events)
+    launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
+    syncs = {e.key: e.count for e in events if "Synchronize" in e.key or "cudaMemcpy" in e.key and "Async" not in e.key}
+    print(f"  GPU kernel time {kernels * per_step / 1000:.2f} ms/step, {launches / args.steps:.0f} launches/step, syncs {syncs}")
+    print(events.table(sort_by="cpu_time_total", row_limit=25))
+
+
+if __name__ == "__main__":
+    main()
