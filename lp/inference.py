@@ -64,9 +64,11 @@ class Model:
         images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
             xy, likelihood = self.network.keypoints(self.network(images))
-        scale = torch.tensor([frames.shape[-1] / width, frames.shape[-2] / height], device=self.device)
-        xy = (xy.float() + 0.5) * scale - 0.5  # network-input pixels -> the frames' pixels (centres kept)
-        return torch.cat([xy, likelihood.float()[..., None]], dim=-1)
+        # network-input pixels -> the frames' pixels (centres kept); scales as Python numbers, since
+        # a tensor made from them would be a blocking host-to-device copy for every batch
+        xy = xy.float() + 0.5
+        x, y = xy[..., 0] * (frames.shape[-1] / width) - 0.5, xy[..., 1] * (frames.shape[-2] / height) - 0.5
+        return torch.stack([x, y, likelihood.float()], dim=-1)
 
     def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""

@@ -73,35 +73,51 @@ def predict(cfg: PredictConfig) -> None:
             write_video_outputs(model, folder, info, result, elapsed)
 
 
-def frame_batches(info: VideoInfo, batch_size: int, reader: str, device: torch.device) -> Iterator[torch.Tensor]:
-    """(B, 3, H, W) uint8 batches of every frame in order: on the GPU from DALI, else pinned
-    host tensors from PyAV decoding in a background thread."""
+def frame_batches(info: VideoInfo, batch_size: int, reader: str, device: torch.device) -> Iterator[tuple[int, torch.Tensor]]:
+    """(first frame index, (B, 3, H, W) uint8) batches covering every frame once: on the GPU
+    from DALI (several decoders, batches of their shares interleaved), else pinned host tensors
+    from PyAV decoding in order. Decoding starts now, in a background thread, so that building
+    the decoder overlaps whatever the caller does before taking the first batch."""
     if reader == "dali":
         from lp.data.video_dali import read_frames_dali
 
-        for frames in read_frames_dali(info, batch_size, device):
-            yield frames.permute(0, 3, 1, 2)
-    else:
-        for batch in prefetch(read_frames(info, batch_size)):
-            yield frames_to_tensor(batch)
+        batches = prefetch(read_frames_dali(info, batch_size, device), depth=2)
+        return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
+    return _numbered(prefetch(read_frames(info, batch_size)))
+
+
+def _numbered(batches: Iterator[np.ndarray]) -> Iterator[tuple[int, torch.Tensor]]:
+    first = 0
+    for batch in batches:
+        yield first, frames_to_tensor(batch)
+        first += len(batch)
 
 
 def predict_video_frames(
     info: VideoInfo, models: list[Model], batch_size: int, reader: str, device: torch.device
 ) -> list[np.ndarray]:
     """Every frame through every model -> per model (N, K, 3) x, y, likelihood. Results stream
-    into pinned host memory without waiting on the GPU; device memory does not grow with N."""
+    into pinned host memory without waiting on the GPU; device memory does not grow with N.
+    A short batch is padded to the full batch size so that the network sees one shape only."""
     pin = device.type == "cuda"
     results = [torch.empty(info.num_frames, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
     done = 0
+    batches = frame_batches(info, batch_size, reader, device)
+    if pin:  # cuDNN's choices and CUDA's lazy kernel loading happen now, while the decoder starts
+        blank = torch.zeros(batch_size, 3, info.height, info.width, dtype=torch.uint8, device=device)
+        for model in models:
+            model.predict_tensor(blank)
     with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
-        for frames in frame_batches(info, batch_size, reader, device):
-            if done + len(frames) > info.num_frames:
+        for first, frames in batches:
+            count = len(frames)
+            if first + count > info.num_frames or done + count > info.num_frames:
                 raise UserError(f"video {info.path}: more frames decoded than the container's {info.num_frames}: re-encode it")
+            if pin and count < batch_size:
+                frames = torch.cat([frames, frames[-1:].expand(batch_size - count, -1, -1, -1)])
             for model, result in zip(models, results):
-                result[done : done + len(frames)].copy_(model.predict_tensor(frames), non_blocking=pin)
-            done += len(frames)
-            progress.update(len(frames))
+                result[first : first + count].copy_(model.predict_tensor(frames)[:count], non_blocking=pin)
+            done += count
+            progress.update(count)
     if pin:
         torch.cuda.synchronize(device)
     return [result.numpy().astype(np.float64) for result in results]

@@ -141,8 +141,9 @@ class Augmenter:
         keypoints = torch.einsum("bij,bkj->bki", matrices[:, :, :2], keypoints) + matrices[:, None, :, 2]
         if self.permutation is not None:
             keypoints = torch.where(table[:, _FLIP, None, None] > 0, keypoints[:, self.permutation], keypoints)
-        size = torch.tensor([self.width - 1, self.height - 1], device=images.device)
-        inside = ((keypoints >= 0) & (keypoints <= size)).all(dim=-1)
+        # bounds as Python numbers: a tensor made from them would be a blocking copy every step
+        x, y = keypoints[..., 0], keypoints[..., 1]
+        inside = (x >= 0) & (x <= self.width - 1) & (y >= 0) & (y <= self.height - 1)
         keypoints = torch.where(inside[..., None], keypoints, torch.nan)
         # A symmetric streak blurs without moving content away from its keypoints.
         images = filter2d(images, self.blur_bank[table[:, _BLUR].long()])

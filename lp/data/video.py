@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -19,6 +20,8 @@ import torch
 from lp.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+
+T = TypeVar("T")
 
 
 def _reencode_hint(path: Path, fps: float | None = None) -> str:
@@ -138,8 +141,9 @@ class ClipCursor:
         self.container.close()
 
 
-def prefetch(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
-    """Run a batch iterator in a background thread (decoding overlaps the network)."""
+def prefetch(batches: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """Run an iterator in a background thread, started at once (decoding, and building a
+    decoder, overlap whatever the caller does next); its errors are raised in the consumer."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
 
@@ -152,10 +156,14 @@ def prefetch(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarr
         slots.put(done)
 
     threading.Thread(target=work, daemon=True).start()
-    while (item := slots.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+
+    def consume() -> Iterator[T]:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    return consume()
 
 
 def list_videos(path: Path) -> list[Path]:

@@ -7,6 +7,7 @@ Two readers: `DaliClipReader` (shuffled clips for training, sharded across proce
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import torch
@@ -83,33 +84,49 @@ class DaliClipReader:
 
 
 def read_frames_dali(
-    info: VideoInfo, batch_size: int, device: torch.device, stretch_frames: int = 1024
-) -> Iterator[torch.Tensor]:
-    """(B, H, W, 3) uint8 device tensors of every frame of the video in order (the last batch
-    shorter). DALI decodes stretches of `stretch_frames` (one key-frame seek each) ahead of the
-    consumer; the last stretch is padded by DALI and cut here to the video's frame count."""
+    info: VideoInfo, batch_size: int, device: torch.device, stretch_frames: int = 1024, decoders: int = 2
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """(first frame index, (B, H, W, 3) uint8 device tensor) batches covering every frame of the
+    video once. DALI decodes stretches of `stretch_frames` (one key-frame seek each) ahead of the
+    consumer; the last stretch is padded by DALI and cut here to the video's frame count.
+    `decoders` pipelines (one hardware decoder session each) read contiguous shares of the
+    stretches and are taken in turn, so batches of different shares interleave."""
     length = max(batch_size, stretch_frames // batch_size * batch_size)
+    num_stretches = math.ceil(info.num_frames / length)
+    decoders = max(1, min(decoders, num_stretches))
 
     @pipeline_def
-    def frames_pipeline():
+    def frames_pipeline(shard: int):
         return fn.readers.video(
             device="gpu", filenames=[str(info.path)], sequence_length=length, step=length,
             random_shuffle=False, pad_sequences=True, skip_vfr_check=True, name="frames",
+            shard_id=shard, num_shards=decoders,
         )
 
-    pipeline = frames_pipeline(batch_size=1, num_threads=2, device_id=device.index or 0, prefetch_queue_depth=2)
-    try:
-        pipeline.build()
-    except RuntimeError as error:
-        raise UserError(f"DALI cannot open video {info.path} ({str(error).splitlines()[0]}): use --reader cpu") from None
-    remaining = info.num_frames
-    while remaining > 0:
+    pipelines = []
+    for shard in range(decoders):
+        pipeline = frames_pipeline(shard, batch_size=1, num_threads=2, device_id=device.index or 0, prefetch_queue_depth=2)
         try:
-            (video,) = pipeline.run()
+            pipeline.build()
         except RuntimeError as error:
-            frame = info.num_frames - remaining
-            raise UserError(f"video {info.path}: DALI failed to decode frames from {frame} on ({str(error).splitlines()[0]}): re-encode it or use --reader cpu") from None
-        (stretch,) = _to_torch(video, device)
-        for start in range(0, min(length, remaining), batch_size):
-            yield stretch[start : min(start + batch_size, remaining)]
-        remaining -= length
+            raise UserError(f"DALI cannot open video {info.path} ({str(error).splitlines()[0]}): use --reader cpu") from None
+        pipelines.append(pipeline)
+    if pipelines[0].epoch_size("frames") != num_stretches:
+        raise UserError(f"DALI counts {pipelines[0].epoch_size('frames')} stretches of {length} frames in {info.path}, "
+                        f"not {num_stretches} from its {info.num_frames} frames: re-encode it or use --reader cpu")
+    # DALI gives shard s the stretches [S * s // n, S * (s + 1) // n) of S, in order.
+    firsts = [num_stretches * shard // decoders for shard in range(decoders + 1)]
+    for turn in range(firsts[1] - firsts[0] + 1):
+        for shard, pipeline in enumerate(pipelines):
+            stretch_index = firsts[shard] + turn
+            if stretch_index >= firsts[shard + 1]:
+                continue
+            first = stretch_index * length
+            try:
+                (video,) = pipeline.run()
+            except RuntimeError as error:
+                raise UserError(f"video {info.path}: DALI failed to decode frames from {first} on ({str(error).splitlines()[0]}): re-encode it or use --reader cpu") from None
+            (stretch,) = _to_torch(video, device)
+            count = min(length, info.num_frames - first)
+            for start in range(0, count, batch_size):
+                yield first + start, stretch[start : min(start + batch_size, count)]

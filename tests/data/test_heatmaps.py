@@ -30,3 +30,14 @@ def test_unlabeled_gives_empty_map_and_flat_map_low_confidence():
     flat = torch.full((1, 1, 64, 64), 1 / 64**2)
     _, confidence = compute_keypoints(flat, 2, 4)
     assert confidence.item() < 0.03  # 81 / 4096
+
+
+def test_soft_argmax_equals_kornia_spatial_expectation():
+    """The head's windowed soft-argmax is kornia's spatial expectation of the windowed mass
+    (written out in torch so that inference does not import kornia)."""
+    from kornia.geometry.subpix import spatial_expectation2d
+
+    maps = torch.softmax(torch.randn(3, 5, 16, 20).flatten(2) * 3, dim=-1).view(3, 5, 16, 20)
+    xy, _ = compute_keypoints(maps, 0, 100)  # a window covering every map: plain expectation
+    expected = spatial_expectation2d(maps, normalized_coordinates=False)
+    assert torch.allclose(xy, expected, atol=1e-5)

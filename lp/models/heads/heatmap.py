@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import torch
-from kornia.geometry.subpix import spatial_expectation2d
 from torch import nn
 
 from lp.data.heatmaps import heatmap_to_image_px
@@ -63,5 +62,9 @@ def compute_keypoints(
     window = ((ys - peak_y).abs() <= radius) & ((xs - peak_x).abs() <= radius)  # (B, K, h, w)
     local = heatmaps * window
     mass = local.sum(dim=(-2, -1))
-    xy = spatial_expectation2d(local / mass.clamp_min(1e-12)[..., None, None], normalized_coordinates=False)
+    weights = local / mass.clamp_min(1e-12)[..., None, None]
+    # expected column and row under the window's normalised mass (a subpixel soft-argmax)
+    x = (weights.sum(dim=-2) * xs[0].to(weights.dtype)).sum(dim=-1)
+    y = (weights.sum(dim=-1) * ys[:, 0].to(weights.dtype)).sum(dim=-1)
+    xy = torch.stack([x, y], dim=-1)  # (B, K, 2)
     return heatmap_to_image_px(xy, downsample), mass.clamp(0, 1)
