@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On a GPU machine with lp's requirements (or the carried wheels on PYTHONPATH): the gpu-marked
 # tests and the benchmarks, each part's JSON lines in RESULTS_DIR/gpu_suite.jsonl, then a summary.
-#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch]
-# (no part named: all of them)
+#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch] [profile] [quality]
+# (no part named: all but profile and quality, which take long; quality: 3 seeds of each example config)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results}
@@ -38,6 +38,14 @@ done
 if has predict; then
   python3 bench/predict_speed.py --arch resnet50 --size 256 --precision bf16 --repeats 10 21 --json "$results" \
     2>"$out/predict_speed.log" | grep BENCH
+fi
+if has profile; then  # where a semi-supervised step's time goes, eager and compiled
+  for compile in "" --compile; do
+    python3 bench/profile_step.py --semi --precision fp32 $compile 2>"$out/profile$compile.log" | grep -v "^-\|^Name\|^Self" | head -40
+  done
+fi
+if has quality; then
+  python3 bench/semi_quality.py --seeds ${SEEDS:-0 1 2} --json "$results" 2>"$out/quality.log" | grep -v "^lp:"
 fi
 if has launch; then
   python3 bench/launch_overhead.py --json "$results" 2>"$out/launch.log" | grep BENCH

@@ -30,6 +30,11 @@ def fo(tmp_path_factory):
 
     if fiftyone.config.database_dir != str(folder / "db"):
         pytest.fail("fiftyone was imported before this fixture: its database would be the user's")
+    try:
+        fiftyone.list_datasets()
+    except Exception as error:  # noqa: BLE001 - any failure to start MongoDB
+        pytest.fail(f"FiftyOne's database (MongoDB) does not start ({str(error).splitlines()[-1][:300]}): "
+                    "see README, 'Browsing frames in FiftyOne', for an offline install")
     yield fiftyone
     for key, value in saved.items():
         if value is None:
