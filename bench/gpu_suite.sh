@@ -42,6 +42,7 @@ fi
 if has profile; then  # where a semi-supervised step's time goes, eager and compiled
   for compile in "" --compile; do
     python3 bench/profile_step.py --semi --precision fp32 $compile 2>"$out/profile$compile.log" | grep -v "^-\|^Name\|^Self" | head -40
+    grep -A1 "synchronizing" "$out/profile$compile.log" | head -20
   done
 fi
 if has quality; then

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import warnings
 import sys
 import tempfile
 from pathlib import Path
@@ -63,6 +64,7 @@ def main() -> None:
         for stage, (owner, name) in STAGES.items():
             label(owner, name, stage)
     warmup = 60
+    warnings.simplefilter("default")  # each synchronizing place once
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = parse_train_args([
             "--config", "configs/mouse_semi.py" if args.semi else "configs/mouse.py", "--run.output-dir", run_dir,
@@ -73,7 +75,15 @@ def main() -> None:
         ])
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
                      schedule=schedule(wait=warmup, warmup=1, active=args.steps, repeat=1)) as prof:
-            handle = register_optimizer_step_post_hook(lambda *_: prof.step())
+            steps = [0]
+
+            def hook(*_):
+                prof.step()
+                steps[0] += 1
+                if steps[0] == warmup:  # from here on, every host-device sync in torch warns, with its place
+                    torch.cuda.set_sync_debug_mode("warn")
+
+            handle = register_optimizer_step_post_hook(hook)
             lp.engine.loop.train(cfg)
             handle.remove()
     events = prof.key_averages()

@@ -88,7 +88,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     # pixels) by the main process and shared, so that every process uses identical numbers.
     fitted = fit_unsupervised(cfg.losses, data.frames.keypoints[data.split["train"]], names) if is_main else None
     fitted = broadcast_object_list([fitted])[0] if world > 1 else fitted
-    losses = LossBundle(cfg.losses, cfg.model, fitted)
+    losses = LossBundle(cfg.losses, cfg.model, fitted).to(device)
     optimizer = build_optimizer(cfg.optim, model, device)
     model, optimizer = accelerator.prepare(model, optimizer)
     network = accelerator.unwrap_model(model)

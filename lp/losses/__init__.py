@@ -61,6 +61,12 @@ class LossBundle:
         self.fitted = fitted or {}
         self.ramp = (cfg.unsupervised_start_steps, cfg.unsupervised_full_steps)
 
+    def to(self, device: torch.device) -> LossBundle:
+        """Fitted subspaces' tensors made on the device up front (see FittedPca.to)."""
+        for fit in self.fitted.values():
+            fit.to(device)
+        return self
+
     @property
     def needs_heatmaps(self) -> bool:
         return self.supervised_name.startswith("heatmap_")

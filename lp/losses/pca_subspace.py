@@ -11,6 +11,14 @@ import torch
 from lp.errors import UserError
 
 
+def _device_key(device: torch.device | str) -> torch.device:
+    """"cuda" and "cuda:0" name one device: one cache entry for both."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
 @dataclass
 class Subspace:
     mean: np.ndarray
@@ -27,14 +35,16 @@ class Subspace:
         residual = centered - centered @ self.basis @ self.basis.T
         return np.linalg.norm(residual.reshape(len(vectors), -1, 2), axis=-1)
 
+    def tensors(self, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, basis) on the device, made once per dtype and device, not once per step."""
+        key = (dtype, _device_key(device))
+        if key not in self._on_device:
+            self._on_device[key] = tuple(torch.as_tensor(a, dtype=dtype, device=device) for a in (self.mean, self.basis))
+        return self._on_device[key]
+
     def torch_reprojection_error(self, vectors: torch.Tensor) -> torch.Tensor:
         """The same on a (..., D) tensor, differentiable; returns (..., points)."""
-        key = (vectors.dtype, vectors.device)
-        if key not in self._on_device:  # one copy per device, not one per step
-            self._on_device[key] = tuple(
-                torch.as_tensor(a, dtype=vectors.dtype, device=vectors.device) for a in (self.mean, self.basis)
-            )
-        mean, basis = self._on_device[key]
+        mean, basis = self.tensors(vectors.dtype, vectors.device)
         centered = vectors - mean
         residual = centered - centered @ basis @ basis.T
         return residual.unflatten(-1, (-1, 2)).norm(dim=-1)
@@ -79,9 +89,17 @@ class FittedPca:
     def keypoint_index(self, device: torch.device) -> torch.Tensor:
         """`keypoints` as an index tensor on the device, made once (indexing with a list would
         copy it from the host, and wait for the GPU, at every step)."""
+        device = _device_key(device)
         if device not in self._on_device:
             self._on_device[device] = torch.as_tensor(self.keypoints, device=device)
         return self._on_device[device]
+
+    def to(self, device: torch.device) -> FittedPca:
+        """Make the device tensors now: made inside a compiled CUDA graph, they would live in
+        memory that the graph's next replay overwrites."""
+        self.keypoint_index(device)
+        self.subspace.tensors(torch.float32, device)
+        return self
 
 
 def margin_px(subspace: Subspace, vectors: np.ndarray) -> float:
