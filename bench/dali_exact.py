@@ -67,10 +67,58 @@ def variant(y, u, v, chroma_round: bool, rgb_round: bool, fused: bool = True) ->
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def write_color_video(path: Path, frames: int = 16, size: int = 256) -> None:
+    """Lossless H.264 (qp 0) whose decoded YUV is known: luma ramps along x, chroma is constant
+    in 8x8 blocks (so interpolation inside a block returns it), drawn from every value."""
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"qp": "0"})
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for _ in range(frames):
+            frame = av.VideoFrame(size, size, "yuv420p")
+            luma = np.tile(np.arange(size, dtype=np.uint8), (size, 1))
+            luma = np.roll(luma, rng.integers(0, size), axis=1)
+            blocks = rng.integers(0, 256, (2, size // 8, size // 8), dtype=np.uint8)
+            chroma = blocks.repeat(4, axis=1).repeat(4, axis=2)  # 8x8 luma blocks = 4x4 chroma
+            for plane, values in zip(frame.planes, [luma, chroma[0], chroma[1]]):
+                rows = np.zeros((values.shape[0], plane.line_size), dtype=np.uint8)
+                rows[:, : values.shape[1]] = values
+                plane.update(rows.tobytes())
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def dump(folder: Path) -> None:
+    """DALI's RGB and PyAV's YUV planes of a synthetic colour video, for fitting formulas offline."""
+    from lp.data.video_dali import read_frames_dali
+
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / "color.mp4"
+    write_color_video(video)
+    info = probe_video(video)
+    dali = np.zeros((info.num_frames, info.height, info.width, 3), dtype=np.uint8)
+    for first, frames in read_frames_dali(info, 16, torch.device("cuda")):
+        dali[first : first + len(frames)] = frames.cpu().numpy()
+    ys, us, vs = [], [], []
+    with av.open(str(video)) as container:
+        for frame in container.decode(video=0):
+            y, u, v = planes(frame)
+            ys.append(y.copy()), us.append(u.copy()), vs.append(v.copy())
+    np.savez_compressed(folder / "color_dali.npz", dali=dali, y=np.stack(ys), u=np.stack(us), v=np.stack(vs))
+    print(f"wrote {folder / 'color_dali.npz'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=10, help="compare every n-th frame")
+    parser.add_argument("--dump", type=Path, help="only write DALI's frames of a synthetic colour video here")
     args = parser.parse_args()
+    if args.dump:
+        dump(args.dump)
+        return
     from lp.data.video_dali import read_frames_dali
 
     info = probe_video(VIDEO)
