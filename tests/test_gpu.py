@@ -39,7 +39,7 @@ def test_dali_frames_equal_cpu_frames():
     difference = np.abs(gpu.astype(int) - cpu.astype(int))
     print(f"DALI vs PyAV: max |difference| {difference.max()}, mean {difference.mean():.5f}, "
           f"equal frames {(difference.reshape(994, -1).max(1) == 0).sum()}/994")
-    assert difference.max() <= 2 and difference.mean() < 1.5
+    assert difference.max() == 0  # the CPU reader converts YUV with DALI's arithmetic (lp.data.yuv)
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -55,7 +55,7 @@ def test_dali_clips_are_consecutive_frames_and_sharded(shuffle):
             for clip in next(shard):
                 clip = clip.cpu().numpy().astype(int)
                 start = int(np.argmin(np.abs(sequential[:, ::4, ::4] - clip[0, ::4, ::4]).mean(axis=(1, 2, 3))))
-                assert np.abs(clip - sequential[start : start + 8]).max() <= 2  # 8 consecutive frames
+                assert np.abs(clip - sequential[start : start + 8]).max() == 0  # 8 consecutive frames
                 starts[rank].add(start)
     assert not starts[0] & starts[1]  # the two processes read different clips
 
@@ -77,5 +77,5 @@ def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
     assert len(tables["dali"]) == len(tables["cpu"]) == 994
     difference = np.abs(tables["dali"].to_numpy() - tables["cpu"].to_numpy())
     print(f"predictions DALI vs CPU reader: median |difference| {np.median(difference):.4f}, max {difference.max():.3f}")
-    assert np.median(difference) < 0.1
+    assert difference.max() < 1e-3  # the same frames through the same network
     assert (tmp_path / "dali" / "test_vid_pca_multiview_error.csv").is_file()

@@ -44,8 +44,10 @@ def test_video_reader_matches_frame_api(run_dir, tmp_path):
     from_video = model.predict_video(tmp_path / "clip.mp4", batch_size=4)
     import av
 
+    from lp.data.video import frame_to_rgb
+
     with av.open(str(tmp_path / "clip.mp4")) as container:
-        decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        decoded = np.stack([frame_to_rgb(f) for f in container.decode(video=0)])
     from_frames = model.predict_frames(decoded, batch_size=5)
     assert len(frames) == len(from_video) == 9
     np.testing.assert_allclose(from_video.to_numpy(), from_frames.to_numpy(), atol=1e-3)

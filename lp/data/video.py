@@ -17,6 +17,7 @@ import av
 import numpy as np
 import torch
 
+from lp.data.yuv import frame_planes, yuv420_to_rgb
 from lp.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
@@ -70,7 +71,17 @@ def probe_video(path: Path) -> VideoInfo:
     return info
 
 
-def read_frames(info: VideoInfo, batch_size: int) -> Iterator[np.ndarray]:
+def frame_to_rgb(frame: av.VideoFrame, dali_colors: bool = True) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a decoded frame. With dali_colors, 8-bit limited-range 4:2:0 frames
+    (what cameras and DALI's decoder deliver) are converted with DALI's arithmetic, so that the
+    CPU and GPU readers give identical pixels; other formats, or dali_colors False (drawing,
+    where FFmpeg's faster conversion is fine), use FFmpeg's conversion."""
+    if dali_colors and frame.format.name == "yuv420p" and frame.color_range != 2:  # 2: full (JPEG) range
+        return yuv420_to_rgb(*frame_planes(frame))
+    return frame.to_ndarray(format="rgb24")
+
+
+def read_frames(info: VideoInfo, batch_size: int, dali_colors: bool = True) -> Iterator[np.ndarray]:
     """(B, H, W, 3) uint8 RGB batches of every frame in order; stops with a UserError naming the
     frame if decoding fails or the count differs from the container's."""
     decoded = 0
@@ -80,7 +91,7 @@ def read_frames(info: VideoInfo, batch_size: int) -> Iterator[np.ndarray]:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for frame in container.decode(stream):
-                batch.append(frame.to_ndarray(format="rgb24"))
+                batch.append(frame_to_rgb(frame, dali_colors))
                 decoded += 1
                 if len(batch) == batch_size:
                     yield np.stack(batch)
@@ -105,6 +116,7 @@ class ClipCursor:
         self.info, self.max_skip = info, max_skip
         self.container = av.open(str(info.path))
         self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"  # FFmpeg decodes on every core
         self.frames: Iterator | None = None
         self.next_index = 0
 
@@ -128,7 +140,7 @@ class ClipCursor:
                 index = round((frame.pts - self.info.first_pts) / self.info.pts_step)
                 self.next_index = index + 1
                 if index >= start:
-                    out.append(frame.to_ndarray(format="rgb24"))
+                    out.append(frame_to_rgb(frame))
                     if len(out) == length:
                         break
         except av.error.FFmpegError as error:

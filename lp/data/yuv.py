@@ -1,83 +1,119 @@
-"""YUV 4:2:0 -> RGB on the CPU, computed the way DALI's GPU video reader computes it, so that the
-CPU reader and DALI give the same frames. (FFmpeg's own conversion differs from DALI's by up to
-2 levels: it places and interpolates chroma differently and rounds differently.)
+"""YUV 4:2:0 -> RGB on the CPU with the arithmetic of DALI's GPU video reader, so that the CPU
+reader and DALI give bit-identical frames. (FFmpeg's own conversion differs from DALI's by up to
+2 levels: it samples chroma elsewhere and uses other constants and rounding.)
 
-DALI (nvidia-dali 2.x, legacy `readers.video`): luma as decoded; chroma sampled bilinearly at
-x/2 + 1/4, y/2 + 1/4 of the half-size chroma planes (edges clamped) and truncated to an integer;
-then BT.601 with float32 coefficients (limited range unless the stream says full range), rounded
-to the nearest integer and saturated. The sums are evaluated here in exactly the order and
-precision of DALI's float32 code, into lookup tables built once.
+What DALI (nvidia-dali 2.4, `readers.video`) computes, established against its output on a
+lossless synthetic colour video and the example video (`bench/dali_exact.py`; every value equal):
+- luma as decoded; chroma sampled bilinearly at (x/2 + 1/4, y/2 + 1/4) of the half-size planes
+  (weights 1/4 and 3/4, edges clamped), kept as a float;
+- each value scaled by the float32 1/255, then BT.601 (Kr 0.299, Kb 0.114) limited range
+  (scales 255/219 and 255/224) in float32: r = y' + c_r cr', g = y' - c_gb cb' - c_gr cr',
+  b = y' + c_b cb' with y' = 255/219 (y - 1/16) and cb', cr' = value - 1/2;
+- times 255, rounded to nearest (ties to even) and saturated.
+Interpolated chroma is a multiple of 1/16, so 16x it is an exact integer: each float term is
+tabulated once per luma value or chroma sixteenth, and a frame costs integer sums, lookups into
+these small tables and a few float32 additions in DALI's order.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
 F32 = np.float32
+STEPS = 16 * 255 + 1
+"""Interpolated chroma values, in sixteenths: 0 .. 4080."""
 
 
-def upsample_chroma(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(h/2, w/2) uint8 chroma -> (height, width) uint8: weights 1/4 and 3/4 towards the nearer
-    chroma sample on each axis, edges clamped, truncated. Every such value is a multiple of 1/16,
-    so 16x the sum is an exact integer and the truncation is an integer division."""
-    c = plane.astype(np.int32)
-    rows = np.arange(height)
-    cols = np.arange(width)
-    # for output index i: the two chroma samples and the weight (out of 4) of the second
-    near_r, near_c = rows // 2, cols // 2
-    other_r = np.clip(np.where(rows % 2 == 0, near_r - 1, near_r + 1), 0, c.shape[0] - 1)
-    other_c = np.clip(np.where(cols % 2 == 0, near_c - 1, near_c + 1), 0, c.shape[1] - 1)
-    near_r, near_c = np.minimum(near_r, c.shape[0] - 1), np.minimum(near_c, c.shape[1] - 1)
-    horizontal_near = 3 * c[:, near_c] + c[:, other_c]  # (h/2, width), 4x
-    total = 3 * horizontal_near[near_r] + horizontal_near[other_r]  # (height, width), 16x
-    return (total >> 4).astype(np.uint8)
+def _bt601_limited() -> dict[str, float]:
+    kr, kb = 0.299, 0.114
+    kg, chroma = 1 - kr - kb, 255 / 224
+    return {
+        "y": 255 / 219, "r": 2 * (1 - kr) * chroma, "gb": 2 * kb * (1 - kb) / kg * chroma,
+        "gr": 2 * kr * (1 - kr) / kg * chroma, "b": 2 * (1 - kb) * chroma,
+    }
 
 
-def _round_f32(values: np.ndarray) -> np.ndarray:
-    """float64 results of one float32 fused multiply-add -> the float32 it rounds to."""
-    return values.astype(F32)
+@functools.lru_cache(maxsize=1)
+def tables() -> dict[str, np.ndarray]:
+    """The float32 terms of each channel per luma value and per chroma sixteenth."""
+    k = {name: F32(value) for name, value in _bt601_limited().items()}
+    inv = F32(1 / 255)
+    luma = np.arange(256).astype(F32) * inv
+    chroma = (np.arange(STEPS).astype(F32) / F32(16)) * inv - F32(0.5)  # cb' or cr' per sixteenth
+    return {"y": k["y"] * (luma - F32(0.0625)), "r": k["r"] * chroma, "gb": k["gb"] * chroma,
+            "gr": k["gr"] * chroma, "b": k["b"] * chroma}
 
 
-@functools.lru_cache(maxsize=2)
-def rgb_tables(full_range: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lookup tables R[y, cr], G[y, cb, cr], B[y, cb] (uint8) of DALI's float32 BT.601 formulas,
-    with multiply-adds fused as its CUDA compiler fuses them."""
-    y = np.arange(256, dtype=np.float64)
-    c = np.arange(256, dtype=np.float64) - 128  # chroma minus 128 (exact)
-    if full_range:
-        base = y.astype(F32).astype(np.float64)
-        kr, kgb, kgr, kb = 1.402, 0.34413629, 0.71413629, 1.772
-    else:
-        base = (F32(1.164) * (y - 16).astype(F32)).astype(np.float64)  # one float32 product
-        kr, kgb, kgr, kb = 1.596, 0.392, 0.813, 2.017
-    kr, kgb, kgr, kb = (float(F32(k)) for k in (kr, kgb, kgr, kb))
-    red = _round_f32(base[:, None] + kr * c[None, :])  # fma(kr, cr, y)
-    blue = _round_f32(base[:, None] + kb * c[None, :])  # fma(kb, cb, y)
-    if full_range:  # y - kgb * cb - kgr * cr
-        first, first_k, second_k = "cb", kgb, kgr
-    else:  # y - kgr * cr - kgb * cb
-        first, first_k, second_k = "cr", kgr, kgb
-    partial = _round_f32(base[:, None] - first_k * c[None, :]).astype(np.float64)  # (y, first chroma)
-    green = _round_f32(partial[:, :, None] - second_k * c[None, None, :])  # (y, first, second)
-    if first == "cr":
-        green = green.transpose(0, 2, 1)  # -> (y, cb, cr)
-
-    def to_uint8(values: np.ndarray) -> np.ndarray:
-        return np.clip(np.rint(values), 0, 255).astype(np.uint8)  # nearest, ties to even (CUDA's rint)
-
-    return to_uint8(red), np.ascontiguousarray(to_uint8(green)), to_uint8(blue)
+def upsample_chroma16(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(ceil(h/2), ceil(w/2)) uint8 -> (height, width) intp (index type): 16x the bilinear sample at
+    (x/2 + 1/4, y/2 + 1/4), i.e. 3/4 of the nearer chroma sample and 1/4 of the next one on each
+    axis (towards the pixel's side), edges clamped."""
+    c = plane.astype(np.intp)
+    return _upsample_axis(_upsample_axis(c, width, axis=1), height, axis=0)
 
 
-def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, full_range: bool = False) -> np.ndarray:
-    """Planes (H, W), (ceil(H/2), ceil(W/2)) x 2, uint8 -> (H, W, 3) uint8 RGB, as DALI makes it."""
+def _upsample_axis(c: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """4x the samples at i/2 + 1/4 along one axis: even i mix in the previous sample, odd i the next."""
+    c = np.moveaxis(c, axis, 0)
+    previous = np.concatenate([c[:1], c[:-1]])  # clamped at the edges
+    following = np.concatenate([c[1:], c[-1:]])
+    out = np.empty((size, *c.shape[1:]), dtype=c.dtype)
+    out[0::2] = 3 * c[: (size + 1) // 2] + previous[: (size + 1) // 2]
+    out[1::2] = 3 * c[: size // 2] + following[: size // 2]
+    return np.moveaxis(out, 0, axis)
+
+
+_workspace = threading.local()
+
+
+def _buffers(height: int, width: int) -> dict[str, np.ndarray]:
+    """Scratch arrays reused from frame to frame (per thread): fresh ones of this size would be
+    mapped and zero-filled by the OS for every frame, which costs more than the arithmetic."""
+    buffers = getattr(_workspace, "buffers", None)
+    if buffers is None or buffers["y"].shape != (height, width):
+        shape = (height, width)
+        buffers = {"y": np.empty(shape, F32), "a": np.empty(shape, F32), "b": np.empty(shape, F32),
+                   "luma": np.empty(shape, np.intp)}
+        _workspace.buffers = buffers
+    return buffers
+
+
+def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Planes (H, W) and (ceil(H/2), ceil(W/2)) x 2, uint8 -> (H, W, 3) uint8 RGB, as DALI makes it."""
     height, width = y.shape
-    cb = upsample_chroma(u, height, width)
-    cr = upsample_chroma(v, height, width)
-    red, green, blue = rgb_tables(full_range)
+    t, w = tables(), _buffers(height, width)
+    cb16 = upsample_chroma16(u, height, width)
+    cr16 = upsample_chroma16(v, height, width)
+    np.copyto(w["luma"], y)
+    y_term, a, b = w["y"], w["a"], w["b"]
+    np.take(t["y"], w["luma"], out=y_term)
     out = np.empty((height, width, 3), dtype=np.uint8)
-    out[..., 0] = red[y, cr]
-    out[..., 1] = green.reshape(-1)[(y.astype(np.int32) << 16) | (cb.astype(np.int32) << 8) | cr]
-    out[..., 2] = blue[y, cb]
+    np.take(t["r"], cr16, out=a)
+    out[..., 0] = _to_uint8(np.add(y_term, a, out=a))
+    np.take(t["gb"], cb16, out=a)
+    np.subtract(y_term, a, out=a)
+    np.take(t["gr"], cr16, out=b)
+    out[..., 1] = _to_uint8(np.subtract(a, b, out=a))
+    np.take(t["b"], cb16, out=a)
+    out[..., 2] = _to_uint8(np.add(y_term, a, out=a))
     return out
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    """Float32 in [0, 1]-ish -> uint8: times 255, nearest (ties to even), saturated; in place."""
+    np.multiply(values, F32(255), out=values)
+    np.rint(values, out=values)
+    return np.clip(values, 0, 255, out=values)
+
+
+def frame_planes(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A PyAV yuv420p frame's Y, U, V planes as arrays (line padding removed), without copies."""
+    height, width = frame.height, frame.width
+    sizes = [(height, width), ((height + 1) // 2, (width + 1) // 2), ((height + 1) // 2, (width + 1) // 2)]
+    return tuple(
+        np.frombuffer(plane, np.uint8).reshape(rows, plane.line_size)[:, :cols]
+        for plane, (rows, cols) in zip(frame.planes, sizes)
+    )

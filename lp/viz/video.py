@@ -67,7 +67,7 @@ def render_video(
             stream.thread_type = "AUTO"
             index = 0
             with tqdm(total=info.num_frames, desc=f"rendering {info.path.name}", unit="frame", leave=False) as bar:
-                for batch in prefetch(read_frames(info, 32)):
+                for batch in prefetch(read_frames(info, 32, dali_colors=False)):
                     for frame in batch:
                         picture = draw_frame(frame, index, tracks, likelihood_threshold, show_names, radius)
                         if picture.shape[:2] != (height, width):
