@@ -314,9 +314,9 @@ class LoopConfig:
     channels_last: bool = True
     """Use the channels-last memory layout on GPUs (faster convolutions)."""
     compile: bool = False
-    """GPU only: compile the network and the batch pipeline (torch.compile with CUDA graphs).
-    About 2.5x faster training on an H100 with ResNet-50 (BENCHMARKS.md), after about a minute
-    of compilation: worth it for runs of several thousand steps."""
+    """GPU only: compile the batch pipeline, and the network with every loss term, into CUDA
+    graphs (torch.compile). About 2-2.8x faster training on an H100 with ResNet-50 (BENCHMARKS.md),
+    after about a minute of compilation: worth it for runs of several thousand steps."""
     sync_batchnorm: bool = False
     """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each
     process's share of it. Slower; worth it when each process holds only a few frames."""
