@@ -18,7 +18,7 @@ from lp.config import UnlabeledConfig
 from lp.data.augment import _MATRIX, Augmenter, to_device
 from lp.data.batch import ClipBatch
 from lp.data.images import resize_to_uint8
-from lp.data.video import ClipCursor, VideoInfo, check_dali_codecs, choose_reader, list_videos, prefetch, probe_video
+from lp.data.video import STRETCH_FRAMES, ClipCursor, VideoInfo, check_dali_codecs, choose_reader, list_videos, prefetch, probe_video
 from lp.errors import UserError
 
 
@@ -43,13 +43,18 @@ class CpuClipReader:
     """Clips decoded with PyAV in a background thread. The clips of a step are a pure function of
     (seed, step, rank). In order (default): the videos are cut into consecutive clips, read one
     after another, process r of n taking every n-th clip (so the decoder runs forward and never
-    seeks); shuffled: a video drawn in proportion to its length and a start drawn uniformly."""
+    seeks). Shuffled: like DALI's reader, a stretch of consecutive frames (up to STRETCH_FRAMES)
+    starts at a random frame of a video drawn in proportion to its length, and the following
+    steps take consecutive clips from it; one seek serves a whole stretch."""
 
     def __init__(self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int, rank: int,
                  world: int = 1, shuffle: bool = False):
         self.infos, self.clip_length, self.clips_per_step = infos, clip_length, clips_per_step
         self.seed, self.rank, self.world, self.shuffle = seed, rank, world, shuffle
-        lengths = np.array([info.num_frames - clip_length + 1 for info in infos], dtype=np.float64)
+        per_step = clip_length * clips_per_step
+        self.steps_per_stretch = max(1, min([STRETCH_FRAMES] + [info.num_frames for info in infos]) // per_step)
+        self.stretch_frames = per_step * self.steps_per_stretch
+        lengths = np.array([max(1, info.num_frames - self.stretch_frames + 1) for info in infos], dtype=np.float64)
         self.video_weights = lengths / lengths.sum()
         self.clips_per_video = np.array([info.num_frames // clip_length for info in infos])
         self.first_clip = np.concatenate([[0], np.cumsum(self.clips_per_video)])
@@ -64,9 +69,16 @@ class CpuClipReader:
                 video = int(np.searchsorted(self.first_clip, number, side="right") - 1)
                 clips.append((video, int(number - self.first_clip[video]) * self.clip_length))
             return clips
-        rng = np.random.default_rng([self.seed, step, self.rank, 1])
-        videos = rng.choice(len(self.infos), size=self.clips_per_step, p=self.video_weights)
-        return [(int(v), int(rng.integers(0, self.infos[v].num_frames - self.clip_length + 1))) for v in videos]
+        stretch, within = divmod(step, self.steps_per_stretch)
+        rng = np.random.default_rng([self.seed, stretch, self.rank, 1])
+        video = int(rng.choice(len(self.infos), p=self.video_weights))
+        if self.infos[video].num_frames >= self.stretch_frames:
+            first = int(rng.integers(0, self.infos[video].num_frames - self.stretch_frames + 1))
+            offset = first + within * self.clips_per_step * self.clip_length
+            return [(video, offset + i * self.clip_length) for i in range(self.clips_per_step)]
+        # a video shorter than a step's frames: each clip starts anywhere in it
+        last = self.infos[video].num_frames - self.clip_length
+        return [(video, int(rng.integers(0, last + 1))) for _ in range(self.clips_per_step)]
 
     def steps(self, first_step: int) -> Iterator[list[np.ndarray]]:
         """The clips of first_step, first_step + 1, ... decoded ahead in a background thread."""

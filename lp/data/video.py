@@ -24,6 +24,12 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 T = TypeVar("T")
 
+STRETCH_FRAMES = 256
+"""Shuffled clips come from stretches of up to this many consecutive frames, in DALI's reader and
+the CPU reader alike: DALI seeks to the key frame before every sequence it decodes, and a random
+start costs the CPU decoder the frames since the previous key frame (about as much as decoding
+~100 frames on videos with long key-frame intervals), so one seek serves several steps."""
+
 
 def _reencode_hint(path: Path, fps: float | None = None) -> str:
     rate = f" -vf fps={fps:g}" if fps else ""

@@ -14,7 +14,7 @@ import torch
 from nvidia.dali import fn, pipeline_def
 from nvidia.dali.plugin.pytorch import feed_ndarray
 
-from lp.data.video import VideoInfo
+from lp.data.video import STRETCH_FRAMES, VideoInfo
 from lp.errors import UserError
 
 
@@ -28,12 +28,6 @@ def _to_torch(samples, device: torch.device) -> list[torch.Tensor]:
         tensor = torch.empty(sample.shape(), dtype=torch.uint8, device=device)
         tensors.append(feed_ndarray(sample, tensor, cuda_stream=stream))
     return tensors
-
-
-STRETCH_FRAMES = 256
-"""DALI's video reader seeks to the key frame before every sequence it decodes (on videos with
-long key-frame intervals that costs about as much as decoding ~100 frames), so clips are cut from
-longer stretches: one sequence of up to this many frames serves several steps."""
 
 
 class DaliClipReader:

@@ -44,6 +44,18 @@ def test_cpu_clips_equal_sequential_frames_and_depend_on_step_and_rank(videos, s
     assert not mine & theirs if not shuffle else mine != theirs  # each process reads its own clips
 
 
+def test_shuffled_clips_come_in_stretches(videos):
+    infos = probe_videos(videos, 5, "cpu")  # 30 and 20 frames: stretches of 20 frames, 4 steps each
+    reader = CpuClipReader(infos, clip_length=5, clips_per_step=1, seed=3, rank=0, shuffle=True)
+    assert reader.steps_per_stretch == 4
+    starts = [reader.clip_starts(s)[0] for s in range(40)]
+    for stretch in range(10):
+        (video, first), *rest = starts[4 * stretch : 4 * stretch + 4]
+        assert rest == [(video, first + 5), (video, first + 10), (video, first + 15)]  # consecutive clips
+        assert first + 20 <= infos[video].num_frames
+    assert len({starts[4 * k] for k in range(10)}) > 3  # stretches start at random places
+
+
 def test_clips_in_order_walk_through_every_video(videos):
     infos = probe_videos(videos, 5, "cpu")  # 30 and 20 frames: 6 + 4 clips of 5
     reader = CpuClipReader(infos, clip_length=5, clips_per_step=2, seed=0, rank=0)
