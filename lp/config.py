@@ -144,9 +144,8 @@ class UnlabeledConfig:
     dali or cpu: force one."""
     shuffle: bool = False
     """False: clips follow each other through the videos (every frame decoded once; each process
-    takes every n-th clip). True: clips start at random frames, which costs a seek and a decode
-    from the previous key frame per clip (several times slower on videos with long key-frame
-    intervals; see BENCHMARKS.md)."""
+    takes every n-th clip). True: clips come from stretches of up to 256 consecutive frames that
+    start at random frames (one seek per stretch; consecutive steps take consecutive clips)."""
     augment: bool = False
     """Augment each clip (one random transform for the whole clip; predictions are mapped back to
     original-frame pixels before any loss)."""
