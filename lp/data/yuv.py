@@ -10,21 +10,17 @@ lossless synthetic colour video and the example video (`bench/dali_exact.py`; ev
   (scales 255/219 and 255/224) in float32: r = y' + c_r cr', g = y' - c_gb cb' - c_gr cr',
   b = y' + c_b cb' with y' = 255/219 (y - 1/16) and cb', cr' = value - 1/2;
 - times 255, rounded to nearest (ties to even) and saturated.
-Interpolated chroma is a multiple of 1/16, so 16x it is an exact integer: each float term is
-tabulated once per luma value or chroma sixteenth, and a frame costs integer sums, lookups into
-these small tables and a few float32 additions in DALI's order.
+Interpolated chroma is a multiple of 1/16: 16x it is an integer, summed exactly in float32, and
+every later step is the same float32 operation DALI's kernel performs, in the same order.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 
 import numpy as np
 
 F32 = np.float32
-STEPS = 16 * 255 + 1
-"""Interpolated chroma values, in sixteenths: 0 .. 4080."""
 
 
 def _bt601_limited() -> dict[str, float]:
@@ -37,21 +33,15 @@ def _bt601_limited() -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=1)
-def tables() -> dict[str, np.ndarray]:
-    """The float32 terms of each channel per luma value and per chroma sixteenth."""
-    k = {name: F32(value) for name, value in _bt601_limited().items()}
-    inv = F32(1 / 255)
-    luma = np.arange(256).astype(F32) * inv
-    chroma = (np.arange(STEPS).astype(F32) / F32(16)) * inv - F32(0.5)  # cb' or cr' per sixteenth
-    return {"y": k["y"] * (luma - F32(0.0625)), "r": k["r"] * chroma, "gb": k["gb"] * chroma,
-            "gr": k["gr"] * chroma, "b": k["b"] * chroma}
+def constants() -> dict[str, np.float32]:
+    return {name: F32(value) for name, value in _bt601_limited().items()}
 
 
 def upsample_chroma16(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(ceil(h/2), ceil(w/2)) uint8 -> (height, width) intp (index type): 16x the bilinear sample at
-    (x/2 + 1/4, y/2 + 1/4), i.e. 3/4 of the nearer chroma sample and 1/4 of the next one on each
-    axis (towards the pixel's side), edges clamped."""
-    c = plane.astype(np.intp)
+    """(ceil(h/2), ceil(w/2)) uint8 -> (height, width) float32 holding integers: 16x the bilinear
+    sample at (x/2 + 1/4, y/2 + 1/4), i.e. 3/4 of the nearer chroma sample and 1/4 of the next one
+    on each axis (towards the pixel's side), edges clamped. Exact: every value is below 2**24."""
+    c = plane.astype(F32)
     return _upsample_axis(_upsample_axis(c, width, axis=1), height, axis=0)
 
 
@@ -66,45 +56,37 @@ def _upsample_axis(c: np.ndarray, size: int, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-_workspace = threading.local()
-
-
-def _buffers(height: int, width: int) -> dict[str, np.ndarray]:
-    """Scratch arrays reused from frame to frame (per thread): fresh ones of this size would be
-    mapped and zero-filled by the OS for every frame, which costs more than the arithmetic."""
-    buffers = getattr(_workspace, "buffers", None)
-    if buffers is None or buffers["y"].shape != (height, width):
-        shape = (height, width)
-        buffers = {"y": np.empty(shape, F32), "a": np.empty(shape, F32), "b": np.empty(shape, F32),
-                   "luma": np.empty(shape, np.intp)}
-        _workspace.buffers = buffers
-    return buffers
+def _centred(chroma16: np.ndarray) -> np.ndarray:
+    """16x interpolated chroma -> value / 255 - 1/2 in float32, in DALI's order, in place."""
+    chroma16 /= F32(16)
+    chroma16 *= F32(1 / 255)
+    chroma16 -= F32(0.5)
+    return chroma16
 
 
 def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Planes (H, W) and (ceil(H/2), ceil(W/2)) x 2, uint8 -> (H, W, 3) uint8 RGB, as DALI makes it."""
+    """Planes (H, W) and (ceil(H/2), ceil(W/2)) x 2, uint8 -> (H, W, 3) uint8 RGB, as DALI makes it.
+    Every step is one float32 operation, in the order of DALI's kernel, so results agree exactly."""
     height, width = y.shape
-    t, w = tables(), _buffers(height, width)
-    cb16 = upsample_chroma16(u, height, width)
-    cr16 = upsample_chroma16(v, height, width)
-    np.copyto(w["luma"], y)
-    y_term, a, b = w["y"], w["a"], w["b"]
-    np.take(t["y"], w["luma"], out=y_term)
+    k = constants()
+    cb = _centred(upsample_chroma16(u, height, width))
+    cr = _centred(upsample_chroma16(v, height, width))
+    luma = y.astype(F32)
+    luma *= F32(1 / 255)
+    luma -= F32(0.0625)
+    luma *= k["y"]
     out = np.empty((height, width, 3), dtype=np.uint8)
-    np.take(t["r"], cr16, out=a)
-    out[..., 0] = _to_uint8(np.add(y_term, a, out=a))
-    np.take(t["gb"], cb16, out=a)
-    np.subtract(y_term, a, out=a)
-    np.take(t["gr"], cr16, out=b)
-    out[..., 1] = _to_uint8(np.subtract(a, b, out=a))
-    np.take(t["b"], cb16, out=a)
-    out[..., 2] = _to_uint8(np.add(y_term, a, out=a))
+    out[..., 0] = _to_uint8(luma + k["r"] * cr)
+    green = luma - k["gb"] * cb
+    green -= k["gr"] * cr
+    out[..., 1] = _to_uint8(green)
+    out[..., 2] = _to_uint8(luma + k["b"] * cb)
     return out
 
 
 def _to_uint8(values: np.ndarray) -> np.ndarray:
-    """Float32 in [0, 1]-ish -> uint8: times 255, nearest (ties to even), saturated; in place."""
-    np.multiply(values, F32(255), out=values)
+    """Float32 -> times 255, nearest (ties to even), saturated; in place."""
+    values *= F32(255)
     np.rint(values, out=values)
     return np.clip(values, 0, 255, out=values)
 
