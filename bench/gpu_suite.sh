@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On a GPU machine with lp's requirements (or the carried wheels on PYTHONPATH): the gpu-marked
 # tests and the benchmarks, each part's JSON lines in RESULTS_DIR/gpu_suite.jsonl, then a summary.
-#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch] [profile] [quality]
-# (no part named: all but profile and quality, which take long; quality: 3 seeds of each example config)
+#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch] [profile] [quality] [scaling]
+# (no part named: all but profile, quality and scaling, which take long or need several GPUs; quality: 3 seeds of each example config)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results}
@@ -47,6 +47,10 @@ if has profile; then  # where a semi-supervised step's time goes, eager and comp
 fi
 if has quality; then
   python3 bench/semi_quality.py --seeds ${SEEDS:-0 1 2} --json "$results" 2>"$out/quality.log" | grep -v "^lp:"
+fi
+if has scaling; then  # several GPUs of one host: 1, 2 and 4 (as many as there are)
+  gpus=$(python3 -c "import torch; n = torch.cuda.device_count(); print(' '.join(str(g) for g in (1, 2, 4, 8) if g <= n))")
+  python3 bench/scaling.py --gpus $gpus --steps 600 --precision bf16 --json "$results" 2>"$out/scaling.log" | grep BENCH
 fi
 if has launch; then
   python3 bench/launch_overhead.py --json "$results" 2>"$out/launch.log" | grep BENCH

@@ -261,6 +261,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     last_weights = {name: value.detach().cpu().clone() for name, value in network.state_dict().items()}
 
     # Predictions on every labeled frame with the best model (the last one without a val split).
+    accelerator.wait_for_everyone()  # the main process has written the exported models
     chosen = run_dir / "model_best.safetensors"
     if not chosen.is_file():  # no validation split, or no finite validation error
         chosen = run_dir / "model_last.safetensors"
