@@ -4,11 +4,10 @@ over the first count, and the test-split pixel error after the same number of op
 
     python bench/scaling.py --gpus 1 2 4 --steps 600 --precision bf16 [--compile] [--json out.jsonl]
 
-configs/mouse_semi.py with ResNet-50 at 256x256, 16 labeled frames per step in all (the global
-batch) and one clip of 16 unlabeled frames per step per 16/N labeled frames... precisely: each
-process reads `--clips-per-gpu` clips, so the unlabeled frames per step grow with N unless
---fixed-unlabeled is given, which divides 16 unlabeled frames over the processes (clip length
-16/N). NVLink multicast stays off (NCCL_NVLS_ENABLE=0 and friends), as the device notes require.
+configs/mouse_semi.py with ResNet-50 at 256x256 and 16 labeled frames per step in all (the global
+batch, split over the processes). Each process adds one clip of 16 unlabeled frames, so the
+unlabeled frames per step grow with N; --fixed-unlabeled keeps 16 in all (clips of 16/N frames).
+NVLink multicast stays off (NCCL_NVLS_ENABLE=0 and friends), as the device notes require.
 With --worker this script is what each launched process runs.
 """
 

@@ -81,6 +81,10 @@ def test_frames_dataset_holds_labels_and_each_run(fo, tmp_path):
     named = build_frames_dataset([tmp_path / "run_a"], ["resnet"], None, "mine")
     assert named.name == "mine" and named.first()["resnet"] is not None
 
+    (tmp_path / "project" / "labeled-data" / "img005.png").unlink()  # fails halfway: the dataset stays
+    with pytest.raises(UserError, match="img005.png not found"):
+        build_frames_dataset([tmp_path / "run_a", tmp_path / "run_b"], [], None, None)
+    assert fo.load_dataset(dataset.name).count() == 12 and dataset.name + ".partial" not in fo.list_datasets()
     with pytest.raises(UserError, match="not distinct field names"):
         build_frames_dataset([tmp_path / "run_a", tmp_path / "run_a"], [], None, None)
     with pytest.raises(UserError, match="not an lp run directory"):

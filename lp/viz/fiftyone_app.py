@@ -59,8 +59,18 @@ def keypoints_label(fo, xy: np.ndarray, confidence: np.ndarray | None, width: in
 
 
 def new_dataset(fo, name: str, keypoint_names: list[str], edges: list[tuple[int, int]]):
-    dataset = fo.Dataset(name, overwrite=True, persistent=True)
+    """An empty dataset under a working name; `publish` gives it `name` once it is complete, so
+    an error or Ctrl-C halfway leaves an earlier dataset of that name as it was."""
+    dataset = fo.Dataset(f"{name}.partial", overwrite=True, persistent=True)
     dataset.default_skeleton = fo.KeypointSkeleton(labels=list(keypoint_names), edges=[list(e) for e in edges])
+    return dataset
+
+
+def publish(fo, dataset, name: str):
+    """Replace the dataset called `name` (if any) by the completed one."""
+    if fo.dataset_exists(name):
+        fo.delete_dataset(name)
+    dataset.name = name
     return dataset
 
 
@@ -87,8 +97,9 @@ def build_frames_dataset(run_dirs: list[Path], names: list[str], data_dir: Path 
     """One sample per labeled frame: `ground_truth` plus one keypoints field per run, the first
     run's split as a tag, and `<run>_pixel_error` (mean over labeled keypoints, pixels)."""
     run_dirs = [Path(r) for r in run_dirs]
-    configs = [load_config(run_config_path(r)) for r in run_dirs]
-    data = configs[0].data
+    for run_dir in run_dirs[1:]:
+        run_config_path(run_dir)  # each is a run; the labels are the first run's
+    data = load_config(run_config_path(run_dirs[0])).data
     data_dir = Path(data_dir or data.data_dir)
     labels = read_labels(data_dir / data.csv_file)
     try:
@@ -100,7 +111,7 @@ def build_frames_dataset(run_dirs: list[Path], names: list[str], data_dir: Path 
     num_keypoints = labels.num_keypoints
 
     fo = import_fiftyone()
-    dataset = new_dataset(fo, dataset_name or default_dataset_name("frames", run_dirs), labels.keypoint_names, edges)
+    name = dataset_name or default_dataset_name("frames", run_dirs)
     samples = []
     for i, image_path in enumerate(tqdm(labels.image_paths, desc="frames", unit="frame")):
         path = data_dir / image_path
@@ -123,8 +134,9 @@ def build_frames_dataset(run_dirs: list[Path], names: list[str], data_dir: Path 
             if field == fields[0]:
                 sample.tags.append(split)
         samples.append(sample)
+    dataset = new_dataset(fo, name, labels.keypoint_names, edges)
     dataset.add_samples(samples, progress=False)
-    return dataset
+    return publish(fo, dataset, name)
 
 
 def build_video_dataset(video: Path, predictions: list[Path], names: list[str], dataset_name: str | None):
@@ -140,8 +152,8 @@ def build_video_dataset(video: Path, predictions: list[Path], names: list[str], 
         if track.keypoint_names != tracks[0].keypoint_names:
             raise UserError(f"{path} has other keypoints than {predictions[0]}: pass predictions of one skeleton")
     fo = import_fiftyone()
-    dataset = new_dataset(fo, dataset_name or default_dataset_name("video", [info.path, *predictions]),
-                          tracks[0].keypoint_names, [])
+    name = dataset_name or default_dataset_name("video", [info.path, *predictions])
+    dataset = new_dataset(fo, name, tracks[0].keypoint_names, [])
     metadata = fo.VideoMetadata(
         frame_width=info.width, frame_height=info.height, frame_rate=info.fps, total_frame_count=info.num_frames,
         duration=info.num_frames / info.fps if info.fps else None, mime_type="video/mp4",
@@ -159,7 +171,7 @@ def build_video_dataset(video: Path, predictions: list[Path], names: list[str], 
             sample.frames.merge(frames)
             sample.save()
             bar.update(len(frames))
-    return dataset
+    return publish(fo, dataset, name)
 
 
 def launch(dataset, remote: bool, port: int) -> None:
