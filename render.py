@@ -3,17 +3,20 @@
     python render.py plots --predictions V.csv [...] [--pixel-error RUN/pixel_error.csv ...] --output-dir figures/
     python render.py frames --run-dir RUN1 [RUN2 ...]              FiftyOne app: labels vs. each run
     python render.py fiftyone-video --video V.mp4 --predictions V.csv [...]
+    python render.py reencode --video V.mp4 [--output V_cfr.mp4] [--frames N]   a video lp refuses, made readable
 """
 
 from lp.errors import UserError, run_cli
 
-COMMANDS = ("video", "plots", "frames", "fiftyone-video")
+COMMANDS = ("video", "plots", "frames", "fiftyone-video", "reencode")
 
 
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in COMMANDS:
         raise UserError(f"render.py needs a command first: {', '.join(COMMANDS)} (e.g. python render.py video --help)")
-    from lp.config import RenderFiftyOneVideoConfig, RenderFramesConfig, RenderPlotsConfig, RenderVideoConfig, cli
+    from lp.config import (
+        ReencodeConfig, RenderFiftyOneVideoConfig, RenderFramesConfig, RenderPlotsConfig, RenderVideoConfig, cli,
+    )
 
     if argv[0] == "video":
         cfg = cli(RenderVideoConfig, None, argv[1:], prog="render.py video")
@@ -38,6 +41,12 @@ def main(argv: list[str]) -> None:
         print(f"lp: FiftyOne dataset '{dataset.name}': {cfg.video} with {len(cfg.predictions)} model(s)")
         if cfg.launch:
             launch(dataset, cfg.remote, cfg.port)
+    elif argv[0] == "reencode":
+        cfg = cli(ReencodeConfig, None, argv[1:], prog="render.py reencode")
+        from lp.viz.video import reencode_video
+
+        output, count = reencode_video(cfg.video, cfg.output, cfg.frames)
+        print(f"lp: wrote {output} ({count} frames)")
     else:
         cfg = cli(RenderPlotsConfig, RenderPlotsConfig(), argv[1:], prog="render.py plots")
         from lp.viz.plots import render_plots

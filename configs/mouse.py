@@ -13,10 +13,13 @@ import torch
 
 from lp.config import TrainConfig
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "mirror-mouse-example"
+"""The bundled example, found from this file so that the config works from any directory."""
+
 
 def config() -> TrainConfig:
     cfg = TrainConfig()
-    cfg.data.data_dir = Path("data/mirror-mouse-example")
+    cfg.data.data_dir = EXAMPLE
     # body axis and tail in each view, drawn when browsing frames in FiftyOne
     cfg.data.skeleton = tuple(
         pair for view in ("top", "bot") for pair in

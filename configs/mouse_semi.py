@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from mouse import EXAMPLE  # noqa: E402
 from mouse import config as supervised_config  # noqa: E402
 
 from lp.config import TrainConfig  # noqa: E402
@@ -20,7 +21,7 @@ BOTTOM = (8, 9, 10, 11, 12, 13, 14)
 
 def config() -> TrainConfig:
     cfg = supervised_config()
-    cfg.unlabeled.video_dir = Path("data/mirror-mouse-example/videos")
+    cfg.unlabeled.video_dir = EXAMPLE / "videos"
     cfg.unlabeled.clip_length = 16 if cfg.train.batch_size >= 16 else 8
     cfg.losses.temporal.enabled = True
     cfg.losses.pca_singleview.enabled = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import io
+import re
 import sys
 import types
 import typing
@@ -413,8 +414,18 @@ def _find_option(args: list[str], *names: str) -> str | None:
     return None
 
 
+TRAIN_USAGE = """Train a pose model on labeled frames.
+
+  --config FILE   a Python config file (e.g. configs/mouse.py) whose config() gives the base;
+                  every flag below then overrides one field of it. Without --config, the
+                  defaults below are used as they are (ResNet-50 at 256x256: slow on a CPU).
+"""
+
+
 def parse_train_args(argv: list[str], prog: str = "train.py") -> TrainConfig:
-    """`--config FILE` (or a run being resumed) gives the base; every other flag overrides it."""
+    """`--config FILE` (or a run being resumed) gives the base; every other flag overrides it.
+    Paths come back absolute (relative ones are taken from the current directory), so the saved
+    config.yaml can be resumed and predicted from anywhere."""
     config_path, rest = _pop_option(list(argv), "--config")
     resume = _find_option(rest, "--run.resume-from", "--run.resume_from")
     if resume is not None and config_path is not None:
@@ -425,7 +436,33 @@ def parse_train_args(argv: list[str], prog: str = "train.py") -> TrainConfig:
         base = load_config_file(Path(config_path))
     else:
         base = TrainConfig()
-    return cli(TrainConfig, base, rest, prog)
+    cfg = absolute_paths(cli(TrainConfig, base, rest, prog, description=TRAIN_USAGE))
+    if resume is None and config_path is None:
+        print(
+            f"lp: no --config given: {cfg.model.backbone.arch} at {cfg.data.image_height}x{cfg.data.image_width} for "
+            f"{cfg.train.max_steps} steps, the defaults of lp/config.py (hours on a CPU); --config configs/mouse.py "
+            "chooses a setting for the machine at hand",
+            file=sys.stderr,
+        )
+    return cfg
+
+
+def absolute_paths(cfg: TrainConfig) -> TrainConfig:
+    """A copy of cfg whose folder and file fields are absolute paths."""
+
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else Path(path).expanduser().absolute()
+
+    weights = cfg.model.backbone.weights
+    if weights not in ("none", "imagenet"):
+        weights = str(absolute(Path(weights)))
+    return dataclasses.replace(
+        cfg,
+        run=dataclasses.replace(cfg.run, output_dir=absolute(cfg.run.output_dir), resume_from=absolute(cfg.run.resume_from)),
+        data=dataclasses.replace(cfg.data, data_dir=absolute(cfg.data.data_dir)),
+        unlabeled=dataclasses.replace(cfg.unlabeled, video_dir=absolute(cfg.unlabeled.video_dir)),
+        model=dataclasses.replace(cfg.model, backbone=dataclasses.replace(cfg.model.backbone, weights=weights)),
+    )
 
 
 def run_config_path(run_dir: Path) -> Path:
@@ -436,7 +473,7 @@ def run_config_path(run_dir: Path) -> Path:
     return path
 
 
-def cli(cls: type, default, args: list[str], prog: str):
+def cli(cls: type, default, args: list[str], prog: str, description: str | None = None):
     """tyro.cli, with its boxed errors folded into one line naming the flag."""
     import tyro
 
@@ -444,7 +481,10 @@ def cli(cls: type, default, args: list[str], prog: str):
     try:
         with redirect_stderr(stderr), redirect_stdout(stdout):
             # Booleans take a value (--train.compile True), like every other field.
-            return tyro.cli(cls, default=default, args=args, prog=prog, config=(tyro.conf.FlagConversionOff,))
+            return tyro.cli(
+                cls, default=default, args=args, prog=prog, description=description,
+                config=(tyro.conf.FlagConversionOff,),
+            )
     except SystemExit as exit_:
         if exit_.code in (0, None):  # --help
             sys.stdout.write(stdout.getvalue() + stderr.getvalue())
@@ -466,7 +506,14 @@ def _fold_tyro_error(text: str, prog: str) -> str:
     if not lines:
         return f"invalid arguments (see python {prog} --help)"
     title, body = lines[0], " ".join(lines[1:])
-    return f"{title.lower()}: {body} (see python {prog} --help)"
+    # tyro's box title repeats the body's first words ("Invalid choice" / "invalid choice ..."),
+    # and its "Error parsing X:" names a section rather than a flag: keep what says something.
+    if body.lower().startswith(title.lower().split()[0]) or title.lower() == "value error":
+        title = ""
+    body = re.sub(r"^Error parsing (--[\w.-]+): ", r"\1: ", body)
+    body = re.sub(r"^Error parsing [\w.-]+: ", "", body)
+    text = f"{title.lower()}: {body}" if title else body
+    return f"{text} (see python {prog} --help)"
 
 
 def config_to_dict(cfg) -> dict:
@@ -597,6 +644,23 @@ class RenderVideoConfig:
     def __post_init__(self) -> None:
         _check(len(self.predictions) > 0, "--predictions needs at least one CSV")
         _check(0 <= self.likelihood_threshold <= 1, f"--likelihood-threshold must be in [0, 1], got {self.likelihood_threshold}")
+
+
+@dataclass(kw_only=True)
+class ReencodeConfig:
+    """Re-encode a video that lp refuses (variable frame rate, a codec a reader cannot decode, a
+    file cut short) into an H.264 mp4 at a constant frame rate: every decodable frame once, in
+    order. Needs no ffmpeg program: lp's own video library (PyAV) does it."""
+
+    video: Path
+    """The video to re-encode."""
+    output: Path | None = None
+    """Output mp4. Default: <video stem>_cfr.mp4 next to the source."""
+    frames: int | None = None
+    """Keep only the first this many frames (e.g. those before the damage in a truncated file)."""
+
+    def __post_init__(self) -> None:
+        _check(self.frames is None or self.frames > 0, f"--frames must be positive, got {self.frames}")
 
 
 @dataclass(kw_only=True)

@@ -26,7 +26,20 @@ def test_every_config_loads_and_builds(path, monkeypatch):
 def test_overrides_apply_on_top_of_the_config_file():
     cfg = parse_train_args(["--config", str(ROOT / "configs/mouse.py"), "--train.max-steps", "7", "--model.backbone.arch", "resnet18"])
     assert cfg.train.max_steps == 7 and cfg.model.backbone.arch == "resnet18"
-    assert cfg.data.data_dir == Path("data/mirror-mouse-example")
+    assert cfg.data.data_dir == ROOT / "data/mirror-mouse-example"
+
+
+def test_paths_are_absolute_whatever_the_directory(tmp_path, monkeypatch):
+    """Config files find their data from where they are; flags are taken from the current
+    directory; either way the config (and so config.yaml) holds absolute paths."""
+    monkeypatch.chdir(tmp_path)
+    cfg = parse_train_args(["--config", str(ROOT / "configs/mouse_semi.py")])
+    assert cfg.data.data_dir == ROOT / "data/mirror-mouse-example" and cfg.data.data_dir.is_dir()
+    assert cfg.unlabeled.video_dir == ROOT / "data/mirror-mouse-example/videos"
+    cfg = parse_train_args(["--data.data-dir", "project", "--run.output-dir", "runs/a", "--model.backbone.weights", "w.pth"])
+    assert cfg.data.data_dir == tmp_path / "project" and cfg.run.output_dir == tmp_path / "runs/a"
+    assert cfg.model.backbone.weights == str(tmp_path / "w.pth")
+    assert parse_train_args([]).model.backbone.weights == "none"
 
 
 def test_save_and_reload_round_trip(tmp_path):
@@ -69,12 +82,22 @@ def test_cli_error_is_one_line_without_traceback():
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lp: error:") and "--model.backbone.arch" in lines[0]
+    assert "invalid choice: invalid choice" not in lines[0].lower()
+
+
+@pytest.mark.parametrize("args", [["--train.max-steps", "abc"], ["--train.max-steps", "-3"], ["--run.seed"]])
+def test_cli_errors_say_things_once(args):
+    with pytest.raises(UserError) as info:
+        parse_train_args(args)
+    text = str(info.value)
+    assert "value error" not in text.lower() and "error parsing" not in text.lower()
+    assert not text.lower().startswith("missing argument: missing"), text
 
 
 def test_help_documents_every_field():
     result = subprocess.run([sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0
-    for flag in ("--train.max-steps", "--run.output-dir", "--data.data-dir", "--model.backbone.weights", "--run.resume-from"):
+    for flag in ("--config", "--train.max-steps", "--run.output-dir", "--data.data-dir", "--model.backbone.weights", "--run.resume-from"):
         assert flag in result.stdout
     assert "Number of optimizer steps" in result.stdout
 
@@ -100,3 +123,11 @@ def test_readme_documents_every_flag():
 
     missing = [flag for flag in flags(TrainConfig) if f"`{flag}`" not in readme]
     assert not missing, f"README.md's configuration reference lacks {missing}"
+
+
+def test_no_config_says_what_it_trains(capsys):
+    parse_train_args(["--model.backbone.arch", "resnet18"])
+    notice = capsys.readouterr().err
+    assert "no --config given: resnet18 at 256x256 for 2000 steps" in notice and "configs/mouse.py" in notice
+    parse_train_args(["--config", str(ROOT / "configs/mouse.py")])
+    assert capsys.readouterr().err == ""

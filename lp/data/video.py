@@ -31,9 +31,54 @@ start costs the CPU decoder the frames since the previous key frame (about as mu
 ~100 frames on videos with long key-frame intervals), so one seek serves several steps."""
 
 
-def _reencode_hint(path: Path, fps: float | None = None) -> str:
-    rate = f" -vf fps={fps:g}" if fps else ""
-    return f"re-encode it: ffmpeg -i {path}{rate} -c:v libx264 -pix_fmt yuv420p {path.with_suffix('')}_cfr.mp4"
+def _reencode_hint(path: Path, frames: int | None = None, fps: float | None = None) -> str:
+    """The fix for a video lp cannot use as it is: lp's own re-encoder (PyAV, no ffmpeg program
+    needed), or ffmpeg for those who have it."""
+    keep = f" --frames {frames}" if frames else ""
+    ffmpeg_keep = f" -frames:v {frames}" if frames else ""
+    rate = f" -r {fps:g}" if fps else ""
+    return (
+        f"re-encode it with `python render.py reencode --video {path}{keep}` (writes {path.stem}_cfr.mp4 beside it), "
+        f"or with ffmpeg (conda, apt or brew install ffmpeg): ffmpeg -i {path}{ffmpeg_keep} -c:v libx264 "
+        f"-pix_fmt yuv420p{rate} {path.with_suffix('')}_cfr.mp4"
+    )
+
+
+def _unreadable(path: Path, error: Exception) -> UserError:
+    """Why FFmpeg cannot open a file, in the user's terms: empty, an mp4 whose index was never
+    written (recording stopped before the file was closed), or not a video at all."""
+    size = path.stat().st_size
+    if size == 0:
+        return UserError(f"video {path} is empty (0 bytes): copy or record it again")
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    if head[4:8] == b"ftyp" and "moov" not in _mp4_boxes(path):
+        return UserError(
+            f"video {path} is incomplete: its index (the mp4 'moov' box) is missing, as when a recording stops before "
+            "the file is closed, so no frame can be located; rebuild the index with a recovery tool (e.g. untrunc, "
+            "given a good recording from the same camera) or record it again"
+        )
+    return UserError(f"{path} is not a video that FFmpeg can read ({error}): check that it is the file you meant")
+
+
+def _mp4_boxes(path: Path) -> list[str]:
+    """The types of an mp4/mov file's top-level boxes, in order, up to where the file ends."""
+    boxes, size = [], path.stat().st_size
+    with open(path, "rb") as handle:
+        offset = 0
+        while offset + 8 <= size:
+            handle.seek(offset)
+            header = handle.read(16)
+            length, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
+            if length == 1 and len(header) == 16:
+                length = int.from_bytes(header[8:16], "big")
+            elif length == 0:
+                length = size - offset
+            boxes.append(kind)
+            if length < 8:
+                break
+            offset += length
+    return boxes
 
 
 @dataclass(frozen=True)
@@ -57,23 +102,39 @@ def probe_video(path: Path) -> VideoInfo:
     if not path.is_file():
         raise UserError(f"video {path} not found")
     try:
-        with av.open(str(path)) as container:
+        container = av.open(str(path))
+    except av.error.FFmpegError as error:
+        raise _unreadable(path, error) from None
+    try:
+        with container:
             if not container.streams.video:
                 raise UserError(f"{path} has no video stream")
             stream = container.streams.video[0]
+            listed = stream.frames  # the container's index (0 where the format keeps none)
             pts = np.array([p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0])
             fps = float(stream.average_rate or stream.guessed_rate or 0)
             pts = np.sort(pts)
-            step = int(np.median(np.diff(pts))) if len(pts) > 1 else 1
+            steps = np.diff(pts)
+            step = int(np.median(steps)) if len(steps) else 1
             first = int(pts[0]) if len(pts) else 0
             info = VideoInfo(path, len(pts), fps, stream.width, stream.height, stream.codec_context.name, first, step)
     except av.error.FFmpegError as error:
-        raise UserError(f"cannot read video {path} ({error}): {_reencode_hint(path)}") from None
+        raise UserError(f"video {path}: reading failed ({error}): {_reencode_hint(path)}") from None
     if info.num_frames == 0:
-        raise UserError(f"video {path} has no frames: {_reencode_hint(path)}")
-    steps = np.diff(pts)
+        raise UserError(f"video {path} has no frames: check that the recording is not empty")
+    if listed > info.num_frames:  # the index lists frames whose data is not in the file
+        gaps = np.flatnonzero(np.abs(steps - step) > 1)
+        readable = int(gaps[0]) + 1 if len(gaps) else info.num_frames
+        raise UserError(
+            f"video {path} is truncated: its index lists {listed} frames but the file ends after about {readable} "
+            f"(cut short while copying or recording?); copy it again, or keep the frames before the cut: "
+            f"{_reencode_hint(path, readable)}"
+        )
     if len(steps) and steps.max() - steps.min() > 1:  # one tick of rounding is not a rate change
-        raise UserError(f"video {path} has a variable frame rate: {_reencode_hint(path, info.fps)}")
+        raise UserError(
+            f"video {path} has a variable frame rate (frame intervals from {steps.min()} to {steps.max()} time-base "
+            f"units), so frame numbers and times disagree: {_reencode_hint(path, fps=info.fps)}"
+        )
     return info
 
 
@@ -109,7 +170,7 @@ def read_frames(info: VideoInfo, batch_size: int, dali_colors: bool = True) -> I
     if decoded != info.num_frames:
         raise UserError(
             f"video {info.path}: decoded {decoded} frames but the container holds {info.num_frames} "
-            f"(damaged at frame {decoded}?): {_reencode_hint(info.path)}"
+            f"(damaged at frame {decoded}?): {_reencode_hint(info.path, decoded)}"
         )
 
 

@@ -60,7 +60,11 @@ def train(cfg: TrainConfig) -> TrainResult:
         )
     resume_dir = cfg.run.resume_from
     if resume_dir is not None and not (Path(resume_dir) / "state").is_dir():
-        raise UserError(f"--run.resume-from {resume_dir} has no saved state/: pass a run directory that train.py wrote")
+        raise UserError(
+            f"--run.resume-from {resume_dir}: the run stopped before its first checkpoint (state/ is written every "
+            f"--train.checkpoint-every-steps {cfg.train.checkpoint_every_steps} steps), so there is nothing to resume: "
+            f"train again with --run.output-dir {resume_dir}"
+        )
 
     # Data: every labeled image decoded once and kept on the device.
     data = load_labeled_data(cfg.data)
@@ -97,6 +101,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     accelerator.register_for_checkpointing(state)
     if resume_dir is not None:
         accelerator.load_state(str(Path(resume_dir) / "state"))
+        if is_main:
+            print(f"lp: resuming {resume_dir} from step {state.step} of {cfg.train.max_steps}")
     stream = None
     if losses.needs_clips:
         stream = ClipStream(
@@ -209,7 +215,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if stream is not None:
         frames_per_step += world * accum * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
     running: dict[str, torch.Tensor] = {}
-    running_steps, last_log = 0, time.perf_counter()
+    running_steps, last_log, paused_s = 0, time.perf_counter(), 0.0
     step_times: list[float] = []
     progress = tqdm(
         range(state.step, max_steps), initial=state.step, total=max_steps, disable=not is_main, desc="training"
@@ -240,18 +246,20 @@ def train(cfg: TrainConfig) -> TrainResult:
         if state.step % cfg.train.log_every_steps == 0 or last:
             now = time.perf_counter()
             values = {name: (value / running_steps).item() for name, value in running.items()}
-            images_per_s = running_steps * frames_per_step / (now - last_log)
+            images_per_s = running_steps * frames_per_step / (now - last_log - paused_s)
             if is_main:
                 for name, value in values.items():
                     writer.add_scalar(f"train/{name}", value, state.step)
                 writer.add_scalar("train/lr", lr, state.step)
                 writer.add_scalar("train/images_per_s", images_per_s, state.step)
                 progress.set_postfix(loss=f"{values['total']:.4g}", img_s=f"{images_per_s:.0f}")
-            running, running_steps, last_log = {}, 0, time.perf_counter()
+            running, running_steps, last_log, paused_s = {}, 0, time.perf_counter(), 0.0
+        pause_start = time.perf_counter()  # images/s counts training only, not these pauses
         if has_val and (state.step % cfg.eval.val_every_steps == 0 or last):
             validate(state.step)
         if state.step % cfg.train.checkpoint_every_steps == 0 or last:
             save_checkpoint()
+        paused_s += time.perf_counter() - pause_start
         step_times.append(time.perf_counter())
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,52 @@ from lp.viz.video import Track, default_names, read_track
 GROUND_TRUTH = "ground_truth"
 
 
+DATABASE_FIX = (
+    "reinstall its database with `pip install --force-reinstall fiftyone-db` (online), or point FiftyOne at a "
+    "running MongoDB with FIFTYONE_DATABASE_URI=mongodb://HOST:PORT (README: 'Browsing frames in FiftyOne')"
+)
+
+
 def import_fiftyone():
-    """fiftyone, offline: no usage tracking (it would try the network)."""
+    """fiftyone, offline (no usage tracking: it would try the network), with its database started;
+    a database that does not start is one line naming the cause and the fix."""
     os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
     try:
         import fiftyone
     except ImportError as error:
         raise UserError(f"FiftyOne is not installed ({error}): pip install -r requirements.txt") from None
+    problem = database_problem(fiftyone)
+    if problem:
+        raise UserError(f"FiftyOne's database (MongoDB) does not start ({problem}): {DATABASE_FIX}")
     return fiftyone
+
+
+def database_problem(fiftyone) -> str | None:
+    """Why FiftyOne's database cannot be used, or None when it answers. FiftyOne itself waits a
+    minute for a MongoDB that cannot start (a missing shared library, say): ask its mongod for
+    its version first, which fails at once with the real cause."""
+    if not fiftyone.config.database_uri:  # FiftyOne starts its own mongod
+        from fiftyone.core.service import DatabaseService
+
+        try:
+            mongod = DatabaseService.find_mongod()
+            done = subprocess.run([mongod, "--version"], capture_output=True, text=True, timeout=60)
+        except Exception as error:  # noqa: BLE001 - not found, not executable, hangs
+            return database_cause(error)
+        if done.returncode != 0:
+            return database_cause(RuntimeError(done.stderr or done.stdout or f"{mongod} exits with {done.returncode}"))
+    try:
+        fiftyone.list_datasets()
+    except Exception as error:  # noqa: BLE001 - FiftyOne raises config, service and driver errors alike
+        return database_cause(error)
+    return None
+
+
+def database_cause(error: Exception) -> str:
+    """The telling line of FiftyOne's database error: the child process's own complaint if any."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    telling = [line for line in lines if "error while loading" in line or "not found" in line.lower()]
+    return (telling or lines or [type(error).__name__])[-1][:300]
 
 
 def field_names(names: list[str], flag: str) -> list[str]:

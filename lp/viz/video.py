@@ -56,30 +56,47 @@ def render_video(
                 "frames: pass the predictions made from this video"
             )
     radius = radius or max(2, round(min(info.width, info.height) / 120))
-    width, height = info.width + info.width % 2, info.height + info.height % 2  # H.264 needs even sides
     rate = Fraction(info.fps).limit_denominator(100000) if info.fps else Fraction(30)
 
+    def pictures():
+        index = 0
+        for batch in prefetch(read_frames(info, 32, dali_colors=False)):
+            for frame in batch:
+                yield draw_frame(frame, index, tracks, likelihood_threshold, show_names, radius)
+                index += 1
+
+    with tqdm(total=info.num_frames, desc=f"rendering {info.path.name}", unit="frame", leave=False) as bar:
+        write_h264(output, pictures(), rate, info.width, info.height, bar.update, crf=20)
+
+
+def write_h264(
+    output: Path, pictures, rate: Fraction, width: int, height: int, on_frame=None, crf: int = 20
+) -> int:
+    """Encode (H, W, 3) uint8 RGB pictures as an H.264 mp4 (yuv420p, browsers play it) at a
+    constant frame rate, written atomically; odd sides are padded to even. Returns the count."""
+    even_width, even_height = width + width % 2, height + height % 2  # H.264 4:2:0 needs even sides
+    count = 0
+
     def write(tmp: Path) -> None:
+        nonlocal count
         with av.open(str(tmp), "w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.options = {"preset": "veryfast", "crf": "20"}
+            stream.width, stream.height, stream.pix_fmt = even_width, even_height, "yuv420p"
+            stream.options = {"preset": "veryfast", "crf": str(crf)}
             stream.thread_type = "AUTO"
-            index = 0
-            with tqdm(total=info.num_frames, desc=f"rendering {info.path.name}", unit="frame", leave=False) as bar:
-                for batch in prefetch(read_frames(info, 32, dali_colors=False)):
-                    for frame in batch:
-                        picture = draw_frame(frame, index, tracks, likelihood_threshold, show_names, radius)
-                        if picture.shape[:2] != (height, width):
-                            picture = np.pad(picture, ((0, height - picture.shape[0]), (0, width - picture.shape[1]), (0, 0)))
-                        for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-                            container.mux(packet)
-                        index += 1
-                    bar.update(len(batch))
+            for picture in pictures:
+                if picture.shape[:2] != (even_height, even_width):
+                    picture = np.pad(picture, ((0, even_height - picture.shape[0]), (0, even_width - picture.shape[1]), (0, 0)))
+                for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                    container.mux(packet)
+                count += 1
+                if on_frame is not None:
+                    on_frame(1)
             for packet in stream.encode():
                 container.mux(packet)
 
     atomic_write(output, write)
+    return count
 
 
 def draw_frame(
@@ -123,3 +140,44 @@ def default_names(predictions: list[Path]) -> list[str]:
         else:
             names.append(folder.parent.name if folder.name == "video_preds" else (folder.name or path.stem))
     return names
+
+
+def reencode_video(source: Path, output: Path | None, max_frames: int | None) -> tuple[Path, int]:
+    """Every decodable frame of `source` (or its first max_frames), once each and in order, into an
+    H.264 mp4 at a constant frame rate (the source's average), which both of lp's readers decode.
+    For videos probe_video refuses: variable frame rate, other codecs, a file cut short. Decoding
+    stops at the first damaged frame; the frames before it are kept. Returns (output, frames)."""
+    source = Path(source)
+    output = Path(output) if output is not None else source.with_name(f"{source.stem}_cfr.mp4")
+    if output.resolve() == source.resolve():
+        raise UserError(f"--output {output} is the source video: write the re-encoded copy to another file")
+    try:
+        container = av.open(str(source))
+    except (av.error.FFmpegError, OSError) as error:
+        raise UserError(f"{source}: FFmpeg cannot open it ({error}), so it cannot be re-encoded either") from None
+    with container:
+        if not container.streams.video:
+            raise UserError(f"{source} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = Fraction(stream.average_rate or stream.guessed_rate or 30).limit_denominator(100000)
+        total = max_frames or stream.frames or None
+        damaged = []
+
+        def pictures():
+            try:
+                for index, frame in enumerate(container.decode(stream)):
+                    if max_frames is not None and index >= max_frames:
+                        return
+                    yield frame.to_ndarray(format="rgb24")
+            except av.error.FFmpegError as error:
+                damaged.append(error)
+
+        with tqdm(total=total, desc=f"re-encoding {source.name}", unit="frame") as bar:
+            count = write_h264(output, pictures(), rate, stream.width, stream.height, bar.update, crf=17)
+    if count == 0:
+        output.unlink(missing_ok=True)
+        raise UserError(f"{source}: no frame could be decoded, so nothing was written")
+    if damaged:
+        print(f"lp: {source}: decoding stopped at frame {count} ({damaged[0]}); the {count} frames before it were kept")
+    return output, count

@@ -9,11 +9,14 @@ from lp.data.video import list_videos, probe_video, read_frames
 from lp.errors import UserError
 
 
-def write_video(path: Path, num_frames: int = 12, size_wh=(64, 48), pts_ms=None, seed: int = 0) -> np.ndarray:
-    """An H.264 mp4 of random-ish frames (pts in ms when given: variable frame rate)."""
+def write_video(
+    path: Path, num_frames: int = 12, size_wh=(64, 48), pts_ms=None, seed: int = 0, faststart: bool = False
+) -> np.ndarray:
+    """An H.264 mp4 of random-ish frames (pts in ms when given: variable frame rate; faststart:
+    the index at the front of the file, as streaming cameras write it)."""
     rng = np.random.default_rng(seed)
     frames = rng.integers(0, 255, (num_frames, size_wh[1], size_wh[0], 3), dtype=np.uint8)
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = size_wh[0], size_wh[1], "yuv420p"
         if pts_ms is not None:
@@ -54,8 +57,53 @@ def test_empty_and_broken_files_are_rejected(tmp_path):
         probe_video(empty)
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"not a video at all" * 100)
-    with pytest.raises(UserError, match="cannot read video .*garbage.mp4"):
+    with pytest.raises(UserError, match="garbage.mp4 is not a video that FFmpeg can read"):
         probe_video(garbage)
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    with pytest.raises(UserError, match="zero.mp4 is empty"):
+        probe_video(tmp_path / "zero.mp4")
+
+
+def test_truncated_recordings_say_what_is_wrong_and_what_can_be_kept(tmp_path):
+    from lp.viz.video import reencode_video
+
+    # index at the front, data cut short: the index lists every frame, the file holds the first ones
+    whole = tmp_path / "whole.mp4"
+    write_video(whole, num_frames=60, faststart=True)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match=r"cut.mp4 is truncated: its index lists 60 frames but the file ends after about (\d+)") as caught:
+        probe_video(cut)
+    readable = int(caught.value.args[0].split("ends after about ")[1].split()[0])
+    assert 15 < readable < 45 and f"render.py reencode --video {cut} --frames {readable}" in str(caught.value)
+    # the suggested fix gives a video lp reads, with the frames before the cut
+    fixed, count = reencode_video(cut, None, readable)
+    assert fixed == tmp_path / "cut_cfr.mp4" and count <= readable and probe_video(fixed).num_frames == count > 10
+    # index at the end, never written (recording stopped): no frame can be located
+    late = tmp_path / "late.mp4"
+    write_video(late, num_frames=30)
+    late.write_bytes(late.read_bytes()[: late.stat().st_size // 2])
+    with pytest.raises(UserError, match="late.mp4 is incomplete: its index .*moov.* is missing"):
+        probe_video(late)
+
+
+def test_reencode_makes_a_variable_frame_rate_video_usable(tmp_path):
+    from lp.viz.video import reencode_video
+
+    path = tmp_path / "vfr.mp4"
+    write_video(path, num_frames=6, pts_ms=[0, 40, 80, 200, 240, 400])
+    with pytest.raises(UserError, match="python render.py reencode --video .*vfr.mp4"):
+        probe_video(path)
+    fixed, count = reencode_video(path, tmp_path / "fixed.mp4", None)
+    info = probe_video(fixed)  # accepted now: constant rate, every frame once
+    assert count == info.num_frames == 6
+    decoded = np.concatenate(list(read_frames(info, 6, dali_colors=False)))
+    with av.open(str(path)) as container:
+        source = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+    differences = np.abs(decoded.astype(int) - source).reshape(6, -1).mean(axis=1)
+    assert differences.max() < 12  # the same pictures in the same order (H.264 again: not exact)
+    assert np.abs(decoded[1:].astype(int) - source[:-1]).mean() > 3 * differences.max()  # (frames differ)
 
 
 def test_folder_listing_skips_other_files(tmp_path, capsys):

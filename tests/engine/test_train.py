@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lp.config import load_config, parse_train_args
+from lp.config import dump_config, load_config, parse_train_args
 from lp.engine.checkpoint import load_exported
 from lp.engine.loop import train
 from lp.errors import UserError
@@ -54,6 +54,28 @@ def test_resume_continues_where_it_stopped(project, tmp_path):
     assert load_config(run_dir / "config.yaml").train.max_steps == 6
     _, metadata = load_exported(run_dir / "model_last.safetensors")
     assert metadata["step"] == "6"
+
+
+def test_run_resumes_from_another_directory(tmp_path, monkeypatch, capsys):
+    """Relative flags are resolved once: a run started in one folder resumes from any other."""
+    write_project(tmp_path / "first" / "project")
+    monkeypatch.chdir(tmp_path / "first")
+    run(tiny_args("project", "runs/a"))
+    saved = load_config(tmp_path / "first/runs/a/config.yaml")
+    assert saved.data.data_dir == tmp_path / "first/project" and saved.run.output_dir == tmp_path / "first/runs/a"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = run(["--run.resume-from", str(tmp_path / "first/runs/a"), "--train.max-steps", "6"])
+    assert result.run_dir == tmp_path / "first/runs/a" and len(result.step_times_s) == 2
+    assert "resuming " + str(tmp_path / "first/runs/a") + " from step 4 of 6" in capsys.readouterr().out
+
+
+def test_resume_before_the_first_checkpoint_says_so(project, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(dump_config(parse_train_args(tiny_args(project, run_dir))))
+    with pytest.raises(UserError, match="stopped before its first checkpoint .*train again with --run.output-dir"):
+        run(["--run.resume-from", str(run_dir)])
 
 
 def test_regression_head_and_accumulation(project, tmp_path):
