@@ -44,11 +44,15 @@ def write_tables(folder: Path, stem: str, table: pd.DataFrame) -> None:
     atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
 
 
-def predict(cfg: PredictConfig) -> None:
-    models = [Model.from_dir(run, precision=cfg.precision) for run in cfg.run_dir]
+def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.device | None = None) -> None:
+    """Every video through every run. With several processes (rank of world), each process takes
+    whole videos of its own share (share_videos) and writes their outputs; the files are the same
+    as one process would write."""
+    models = [Model.from_dir(run, device=device, precision=cfg.precision) for run in cfg.run_dir]
     folders = output_dirs(cfg)
     if Path(cfg.videos).suffix.lower() == ".csv":
-        predict_labeled(cfg, models, folders)
+        if rank == 0:
+            predict_labeled(cfg, models, folders)
         return
     videos = list_videos(Path(cfg.videos))
     device = models[0].device
@@ -56,8 +60,11 @@ def predict(cfg: PredictConfig) -> None:
     infos = [probe_video(video) for video in videos]  # every video checked before any work
     if reader == "dali":
         check_dali_codecs(infos, flag="--reader")
-    print(f"lp: {len(infos)} video{'s' * (len(infos) > 1)}, decoded by {'DALI on the GPU' if reader == 'dali' else 'PyAV on the CPU'}")
-    for info in infos:
+    mine = share_videos([info.num_frames for info in infos], world)[rank]
+    where = f" on {world} processes ({len(mine)} here, process {rank})" if world > 1 else ""
+    print(f"lp: {len(infos)} video{'s' * (len(infos) > 1)}{where}, decoded by "
+          f"{'DALI on the GPU' if reader == 'dali' else 'PyAV on the CPU'}")
+    for info in (infos[i] for i in mine):
         stem = info.path.stem
         pending = [
             (model, folder) for model, folder in zip(models, folders)
@@ -71,6 +78,18 @@ def predict(cfg: PredictConfig) -> None:
         elapsed = time.perf_counter() - start
         for (model, folder), result in zip(pending, results):
             write_video_outputs(model, folder, info, result, elapsed)
+
+
+def share_videos(frame_counts: list[int], world: int) -> list[list[int]]:
+    """Video indices per process: longest first, each to the process with the fewest frames so
+    far (so that no process finishes long after the others); each share in folder order."""
+    shares: list[list[int]] = [[] for _ in range(world)]
+    loads = [0] * world
+    for index in sorted(range(len(frame_counts)), key=lambda i: (-frame_counts[i], i)):
+        least = min(range(world), key=lambda r: (loads[r], r))
+        shares[least].append(index)
+        loads[least] += frame_counts[index]
+    return [sorted(share) for share in shares]
 
 
 def frame_batches(info: VideoInfo, batch_size: int, reader: str, device: torch.device) -> Iterator[tuple[int, torch.Tensor]]:

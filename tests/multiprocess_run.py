@@ -2,7 +2,7 @@
 (two gloo processes on a CPU): trains with the given flags, then every process writes what the
 test compares: its weights after the last step and the unlabeled clips its stream reads.
 
-    accelerate launch ... tests/multiprocess_run.py OUT_DIR [train.py flags]
+    accelerate launch ... tests/multiprocess_run.py OUT_DIR [--rank1-video-dir DIR] [train.py flags]
 """
 
 import sys
@@ -19,12 +19,16 @@ from lp.engine.loop import train  # noqa: E402
 
 def main() -> None:
     out, args = Path(sys.argv[1]), sys.argv[2:]
-    cfg = parse_train_args(args)
-    result = train(cfg)
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # as train() makes it
     rank, world = state.process_index, state.num_processes
+    if args[:1] == ["--rank1-video-dir"]:  # a folder of videos for process 1 only (a failure on one process)
+        folder, args = args[1], args[2:]
+        if rank == 1:
+            args += ["--unlabeled.video-dir", folder]
+    cfg = parse_train_args(args)
+    result = train(cfg)
     weights = {name: value.float().numpy() for name, value in result.last_weights.items()}
     arrays = {f"w/{name}": value for name, value in weights.items()}
     if cfg.unlabeled.video_dir is not None:  # the clips this process's stream reads first

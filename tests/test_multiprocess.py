@@ -84,3 +84,28 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(project, tmp
     for name, value in single.last_weights.items():  # the frozen backbone stayed identical
         if name.startswith("backbone."):
             np.testing.assert_array_equal(two[name], value.numpy(), err_msg=name)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the gloo CPU launch is for machines without a GPU")
+def test_an_error_on_one_process_ends_every_process_with_its_line(project, tmp_path):
+    """Process 1 finds an unreadable video while process 0 goes on to its next collective: both
+    end within seconds with the error's line, instead of process 0 waiting for ever."""
+    import time
+
+    videos, broken = tmp_path / "videos", tmp_path / "broken"
+    videos.mkdir()
+    broken.mkdir()
+    write_video(videos / "a.mp4", num_frames=40)
+    (broken / "a.mp4").write_text("not a video")
+    args = ["--rank1-video-dir", str(broken),
+            *tiny_args(project, tmp_path / "run", "--unlabeled.video-dir", str(videos), "--unlabeled.clip-length", "4",
+                       "--losses.temporal.enabled", "True")]
+    start = time.perf_counter()
+    done = subprocess.run([*LAUNCH, str(ROOT / "tests/multiprocess_run.py"), str(tmp_path / "out"), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.startswith("lp: error:")]
+    assert any("a.mp4 is not a video" in line and "(on process 1)" in line for line in lines), done.stderr[-3000:]
+    assert any("[stopped process 0 too]" in line for line in lines), done.stderr[-3000:]
+    assert elapsed < 90, elapsed  # a start-up of two processes and the error, not a 30-minute collective timeout

@@ -101,3 +101,43 @@ def test_cli_errors_are_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"lp: error: {tmp_path} is not an lp run directory (no config.yaml): pass a folder written by train.py"
     ]
+
+
+def test_videos_are_shared_longest_first_to_the_least_loaded_process():
+    from lp.predict import share_videos
+
+    assert share_videos([10, 50, 20, 40], 2) == [[0, 1], [2, 3]]  # 50+10 against 40+20
+    assert share_videos([5, 5, 5], 4) == [[0], [1], [2], []]
+    shares = share_videos(list(range(1, 30)), 3)
+    assert sorted(i for share in shares for i in share) == list(range(29))  # each video once
+
+
+def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
+    """`accelerate launch --num_processes 2 predict.py`: each process takes its share of whole
+    videos; the outputs are byte for byte those of one process."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i, frames in enumerate((30, 9, 17)):
+        write_video(videos / f"v{i}.mp4", num_frames=frames, size_wh=(64, 48), seed=i)
+    common = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--batch-size", "8"]
+    one = subprocess.run([sys.executable, *common, "--output-dir", str(tmp_path / "one")], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr[-2000:]
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "--multi_gpu"]
+    two = subprocess.run([*launch, *common, "--output-dir", str(tmp_path / "two")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert "3 videos on 2 processes (1 here, process 0)" in two.stdout and "(2 here, process 1)" in two.stdout
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert len(names) == 9 and names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in names:
+        if name.endswith(".csv"):
+            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+        else:  # HDF5 files hold their creation time: compare the tables
+            pd.testing.assert_frame_equal(pd.read_hdf(tmp_path / "one" / name), pd.read_hdf(tmp_path / "two" / name))

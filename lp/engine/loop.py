@@ -20,6 +20,7 @@ from lp.data.batch import ClipBatch, ClipPredictions, LabeledBatch
 from lp.data.heatmaps import compute_heatmaps
 from lp.data.labeled import LabeledData, load_labeled_data
 from lp.data.unlabeled import ClipStream, clips_to_original
+from lp.engine.distributed import run_all_or_none
 from lp.engine.checkpoint import BestWeights, TrainState, export_model, load_exported
 from lp.engine.evaluate import predict_images
 from lp.engine.sampler import BatchSampler
@@ -50,6 +51,11 @@ class TrainResult:
 def train(cfg: TrainConfig) -> TrainResult:
     # cpu=True on machines without a GPU lets `accelerate launch` start gloo processes there too.
     accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision], cpu=not torch.cuda.is_available())
+    # an error on one process ends them all, instead of leaving the others waiting in a collective
+    return run_all_or_none(lambda: train_processes(cfg, accelerator), accelerator.process_index, accelerator.num_processes)
+
+
+def train_processes(cfg: TrainConfig, accelerator: Accelerator) -> TrainResult:
     device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
     is_main = accelerator.is_main_process
     micro_batch_global = cfg.train.batch_size // cfg.train.grad_accum_steps
