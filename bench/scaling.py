@@ -1,21 +1,28 @@
-"""Multi-GPU scaling of semi-supervised training: the same global batch on 1, 2, 4 ... GPUs of one
-host, each count a separate `accelerate launch`; steps/s, labeled + unlabeled frames/s, speed-up
-over the first count, and the test-split pixel error after the same number of optimizer steps.
+"""Several GPUs of one host: semi-supervised training and predict.py on 1, 2, 4 ... GPUs, each
+count a separate `accelerate launch`, in one run per machine.
 
-    python bench/scaling.py --gpus 1 2 4 --steps 600 --precision bf16 [--compile] [--json out.jsonl]
+    python bench/scaling.py --gpus 1 2 4 --steps 400 --precision bf16 --json bench/results/KIND_DATE.jsonl
 
-configs/mouse_semi.py with ResNet-50 at 256x256 and 16 labeled frames per step in all (the global
-batch, split over the processes). Each process adds one clip of 16 unlabeled frames, so the
-unlabeled frames per step grow with N; --fixed-unlabeled keeps 16 in all (clips of 16/N frames).
+Training (configs/mouse_semi.py, ResNet-50 at 256x256):
+- strong scaling: the same global batch on every count, 16 and 64 labeled frames per step, plus as
+  many unlabeled frames in all (clips of 16 frames, or one shorter clip per GPU);
+- weak scaling: 16 labeled + one clip of 16 unlabeled frames per GPU (global batch 16 N);
+- steps/s and frames/s (labeled + unlabeled), the speed-up over one GPU, whether every process
+  ended with bit-identical parameters, the test error after the same steps, and, for the strong
+  runs, the wall time until the validation error first reached the one-GPU run's final error.
+Prediction: predict.py over a folder of 8 copies of a long video (the example repeated by stream
+copy, >= 20,000 frames each), files to CSVs, frames/s of the whole command.
 NVLink multicast stays off (NCCL_NVLS_ENABLE=0 and friends), as the device notes require.
-With --worker this script is what each launched process runs.
+With --worker this script is what each launched training process runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +36,8 @@ NO_MULTICAST = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"
 
 
 def worker(out: Path, flags: list[str]) -> None:
-    """One process of one launch: train, then the main process writes its timing and error."""
+    """One process of one launch: train; every process writes a hash of its final parameters,
+    the main process also its timing and validation curve."""
     from accelerate import PartialState
 
     from lp.config import parse_train_args
@@ -37,30 +45,114 @@ def worker(out: Path, flags: list[str]) -> None:
 
     cfg = parse_train_args(flags)
     result = train(cfg)
-    if PartialState().is_main_process:
-        # steps end asynchronously except at log steps (a device sync): time between two of them,
-        # from the first (compilation and warm-up before it) to the last
-        times, every = result.step_times_s, cfg.train.log_every_steps
-        first, last = every, (cfg.train.max_steps - 1) // every * every
-        if last <= first:
-            sys.exit(f"--steps {cfg.train.max_steps} leaves no timing window: use at least {3 * every}")
-        steps_per_s = (last - first) / (times[last - 1] - times[first - 1])
-        world = PartialState().num_processes
-        frames_per_step = cfg.train.batch_size + world * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
-        out.write_text(json.dumps({
-            "gpus": world, "steps_per_s": round(steps_per_s, 3), "frames_per_s": round(steps_per_s * frames_per_step, 1),
-            "frames_per_step": frames_per_step, "test_px": round(result.pixel_error["test"]["mean"], 3),
-        }))
+    state = PartialState()
+    digest = hashlib.sha256()
+    for name, value in sorted(result.last_weights.items()):
+        if "running_" not in name and "num_batches" not in name:  # batch-norm statistics are per process
+            digest.update(value.float().numpy().tobytes())
+    (out.parent / f"{out.stem}_rank{state.process_index}.hash").write_text(digest.hexdigest())
+    if not state.is_main_process:
+        return
+    # steps end asynchronously except at log steps (a device sync): time between two of them,
+    # from the first (compilation and warm-up before it) to the last
+    times, every = result.step_times_s, cfg.train.log_every_steps
+    first, last = every, (cfg.train.max_steps - 1) // every * every
+    if last <= first:
+        sys.exit(f"--steps {cfg.train.max_steps} leaves no timing window: use at least {3 * every}")
+    steps_per_s = (last - first) / (times[last - 1] - times[first - 1])
+    frames_per_step = cfg.train.batch_size + state.num_processes * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
+    out.write_text(json.dumps({
+        "gpus": state.num_processes, "steps_per_s": round(steps_per_s, 3),
+        "frames_per_s": round(steps_per_s * frames_per_step, 1), "frames_per_step": frames_per_step,
+        "test_px": round(result.pixel_error["test"]["mean"], 3),
+        "val_curve": [[step, round(times[step - 1] - times[0], 2), px] for step, px in validation_curve(result.run_dir)],
+    }))
+
+
+def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(step, validation pixel error) as logged to TensorBoard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    return [(event.step, round(event.value, 3)) for event in events.Scalars("val/pixel_error")]
+
+
+def unlabeled_flags(total_frames: int, gpus: int) -> list[str]:
+    """total_frames unlabeled frames per step in all: clips of 16 frames shared over the GPUs, or
+    one shorter clip per GPU when there are fewer clips than GPUs."""
+    clips = total_frames // 16
+    if clips % gpus == 0:
+        return ["--unlabeled.clip-length", "16", "--unlabeled.clips-per-step", str(clips // gpus)]
+    return ["--unlabeled.clip-length", str(total_frames // gpus), "--unlabeled.clips-per-step", "1"]
+
+
+def launch_training(gpus: int, flags: list[str], keep: Path, env: dict) -> dict:
+    out = keep / "result.json"
+    launch = ["accelerate", "launch", "--num_processes", str(gpus), "--mixed_precision", "no", "--dynamo_backend", "no",
+              *(["--multi_gpu"] if gpus > 1 else []), __file__, "--worker", str(out), *flags,
+              "--run.output-dir", str(keep / "run")]
+    start = time.perf_counter()
+    done = subprocess.run(launch, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{gpus} GPU(s): accelerate launch failed:\n{done.stderr[-12000:]}")
+    row = json.loads(out.read_text())
+    hashes = {path.read_text() for path in keep.glob("result_rank*.hash")}
+    row["ranks_identical"] = len(hashes) == 1
+    row["wall_s"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def time_to_reach(curve: list, target_px: float) -> float | None:
+    """Seconds of training until the validation error first reached target_px."""
+    for _, seconds, px in curve:
+        if px <= target_px:
+            return seconds
+    return None
+
+
+def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, report) -> None:
+    from bench.predict_speed import repeat_video
+
+    folder = work / "videos"
+    folder.mkdir()
+    repeat_video(ROOT / "data/mirror-mouse-example/videos/test_vid.mp4", 21, folder / "long0.mp4")
+    for i in range(1, 8):
+        shutil.copy(folder / "long0.mp4", folder / f"long{i}.mp4")
+    from lp.data.video import probe_video
+
+    frames = 8 * probe_video(folder / "long0.mp4").num_frames
+    first = None
+    for gpus in gpus_list:
+        output = work / f"preds{gpus}"
+        command = ["predict.py", "--run-dir", str(run_dir), "--videos", str(folder), "--output-dir", str(output),
+                   "--precision", "bf16", "--batch-size", "64"]
+        if gpus > 1:
+            command = ["accelerate", "launch", "--num_processes", str(gpus), "--multi_gpu", "--mixed_precision", "no",
+                       "--dynamo_backend", "no", *command]
+        else:
+            command = [sys.executable, *command]
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            sys.exit(f"predict on {gpus} GPU(s) failed:\n{done.stderr[-6000:]}")
+        if first is None:
+            first = output
+        same = all((first / p.name).read_bytes() == p.read_bytes() for p in output.glob("*.csv"))
+        row = {"bench": "scaling_predict", "gpus": gpus, "videos": 8, "frames": frames, "wall_s": round(wall, 1),
+               "frames_per_s": round(frames / wall), "csv_identical_to_1gpu": same}
+        report(row)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--fixed-unlabeled", action="store_true", help="16 unlabeled frames per step in all")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--parts", nargs="+", default=["strong", "weak", "predict"], choices=["strong", "weak", "predict"])
     parser.add_argument("--arch", default="resnet50", help="(smaller ones to try the script on a CPU)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
@@ -70,33 +162,52 @@ def main() -> None:
         worker(Path(args.worker[0]), args.worker[1:])
         return
     env = {**os.environ, **NO_MULTICAST}
-    rows = []
-    for gpus in args.gpus:
-        clip_length = 16 // gpus if args.fixed_unlabeled else 16
-        with tempfile.TemporaryDirectory() as run_dir:
-            out = Path(run_dir) / "result.json"
-            flags = [
-                "--config", str(ROOT / "configs/mouse_semi.py"), "--run.output-dir", str(Path(run_dir) / "run"),
-                "--run.seed", str(args.seed), "--model.backbone.arch", args.arch, "--data.image-height", str(args.size),
-                "--data.image-width", str(args.size), "--train.batch-size", "16", "--train.precision", args.precision,
-                "--train.max-steps", str(args.steps), "--train.log-every-steps", str(max(1, min(50, args.steps // 4))),
-                "--eval.val-every-steps", "200",
-                "--train.compile", str(args.compile), "--unlabeled.clip-length", str(clip_length),
-            ]
-            launch = ["accelerate", "launch", "--num_processes", str(gpus), "--mixed_precision", "no",
-                      *(["--multi_gpu"] if gpus > 1 else []), __file__, "--worker", str(out), *flags]
-            start = time.perf_counter()
-            done = subprocess.run(launch, cwd=ROOT, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.exit(f"{gpus} GPU(s): accelerate launch failed:\n{done.stderr[-12000:]}")
-            row = json.loads(out.read_text()) | {"wall_s": round(time.perf_counter() - start, 1), "precision": args.precision,
-                                                  "compile": args.compile, "steps": args.steps}
-        rows.append(row)
-        row["speedup"] = round(row["steps_per_s"] / rows[0]["steps_per_s"], 2)
-        print("BENCH scaling " + json.dumps(row), flush=True)
+
+    def report(row: dict) -> None:
+        print("BENCH " + json.dumps(row), flush=True)
         if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
             with open(args.json, "a") as handle:
                 handle.write(json.dumps(row) + "\n")
+
+    base = ["--config", str(ROOT / "configs/mouse_semi.py"), "--run.seed", str(args.seed), "--model.backbone.arch",
+            args.arch, "--data.image-height", str(args.size), "--data.image-width", str(args.size),
+            "--train.precision", args.precision, "--train.max-steps", str(args.steps),
+            "--train.log-every-steps", str(max(1, min(25, args.steps // 8))), "--eval.val-every-steps", "25",
+            "--train.compile", str(args.compile)]
+    common = {"precision": args.precision, "compile": args.compile, "steps": args.steps, "arch": args.arch}
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        runs, run_dirs = {}, {}
+        for part in [p for p in ("strong", "weak") if p in args.parts]:
+            for batch in (16, 64) if part == "strong" else (16,):
+                one_gpu = None  # the first count's row: speed-ups and the error to reach are relative to it
+                for gpus in args.gpus:
+                    global_batch = batch if part == "strong" else batch * gpus
+                    if part == "weak" and gpus == 1 and ("strong", 16, 1) in runs:
+                        raw = runs[("strong", 16, 1)]  # the same run
+                    else:
+                        keep = work / f"{part}{batch}_{gpus}"
+                        keep.mkdir()
+                        unlabeled = global_batch if part == "strong" else 16 * gpus
+                        flags = [*base, "--train.batch-size", str(global_batch), *unlabeled_flags(unlabeled, gpus)]
+                        raw = launch_training(gpus, flags, keep, env)
+                        runs[(part, batch, gpus)], run_dirs[(part, batch, gpus)] = raw, keep / "run"
+                    row = {key: value for key, value in raw.items() if key != "val_curve"}
+                    row["final_val_px"] = raw["val_curve"][-1][2] if raw["val_curve"] else None
+                    one_gpu = one_gpu or row
+                    row["speedup"] = round(row["frames_per_s"] / one_gpu["frames_per_s"], 2)
+                    if part == "strong" and one_gpu["final_val_px"] is not None:
+                        row["time_to_1gpu_val_s"] = time_to_reach(raw["val_curve"], one_gpu["final_val_px"])
+                    report({"bench": f"scaling_{part}", "global_batch": global_batch, **row, **common})
+        if "predict" in args.parts:
+            run_dir = run_dirs.get(("strong", 16, args.gpus[0]))
+            if run_dir is None:
+                from bench.predict_speed import make_run
+
+                run_dir = work / "random_run"
+                make_run(run_dir, args.arch, args.size)
+            bench_predict(args.gpus, run_dir, work, env, report)
 
 
 if __name__ == "__main__":

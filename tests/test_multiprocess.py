@@ -1,4 +1,4 @@
-"""Several processes through `accelerate launch` (two gloo processes on this CPU): the same
+"""Several processes through `accelerate launch` (two gloo processes on a CPU, or NCCL on two GPUs): the same
 weights on every process, the same result as one process with the same global batch, different
 unlabeled clips per process, files written once, and resume."""
 
@@ -19,6 +19,12 @@ LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--
           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]
 
 
+# Two gloo processes on a machine without a GPU, or two NCCL processes on a machine with two GPUs.
+TWO_PROCESSES = pytest.mark.skipif(
+    torch.cuda.is_available() and torch.cuda.device_count() < 2, reason="two processes need two GPUs on a GPU machine"
+)
+
+
 def launch(out: Path, args: list[str]) -> list[dict]:
     done = subprocess.run([*LAUNCH, str(ROOT / "tests/multiprocess_run.py"), str(out), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -32,7 +38,7 @@ def weights_of(rank: dict) -> dict:
     return {k[2:]: v for k, v in rank.items() if k.startswith("w/")}
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the gloo CPU launch is for machines without a GPU")
+@TWO_PROCESSES
 def test_two_processes_agree_read_their_own_clips_and_write_once(project, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -61,7 +67,7 @@ def test_two_processes_agree_read_their_own_clips_and_write_once(project, tmp_pa
     assert load_exported(run / "model_last.safetensors")[1]["step"] == "5"
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the gloo CPU launch is for machines without a GPU")
+@TWO_PROCESSES
 def test_two_processes_equal_one_process_with_the_same_global_batch(project, tmp_path):
     # Batch norm normalises each process's share of the batch, so equality is checked where it
     # does not enter: a frozen backbone (its batch norm in eval mode) under a regression head.
@@ -86,7 +92,7 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(project, tmp
             np.testing.assert_array_equal(two[name], value.numpy(), err_msg=name)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the gloo CPU launch is for machines without a GPU")
+@TWO_PROCESSES
 def test_an_error_on_one_process_ends_every_process_with_its_line(project, tmp_path):
     """Process 1 finds an unreadable video while process 0 goes on to its next collective: both
     end within seconds with the error's line, instead of process 0 waiting for ever."""
