@@ -42,11 +42,20 @@ class DaliClipReader:
     ):
         per_step = clip_length * clips_per_step
         shortest = min(info.num_frames for info in infos)
-        self.steps_per_stretch = max(1, min(STRETCH_FRAMES, shortest) // per_step)
         self.clip_length, self.clips_per_step = clip_length, clips_per_step
         # a video shorter than one step's frames: each DALI sample is one clip instead
         one_stretch = shortest >= per_step
+        # DALI shards whole sequences over the processes, so there must be at least one per
+        # process: short videos on many GPUs take shorter stretches
+        self.steps_per_stretch = max(1, min(STRETCH_FRAMES, shortest) // per_step)
+        while self.steps_per_stretch > 1 and sequences(infos, per_step * self.steps_per_stretch) < world:
+            self.steps_per_stretch -= 1
         length = per_step * self.steps_per_stretch if one_stretch else clip_length
+        if sequences(infos, length) < world:
+            raise UserError(
+                f"the unlabeled videos hold {sequences(infos, length)} clips of {length} frames, fewer than the {world} "
+                "processes that each need their own: add videos, or lower --unlabeled.clip-length / --unlabeled.clips-per-step"
+            )
 
         @pipeline_def
         def clips_pipeline():
@@ -75,6 +84,11 @@ class DaliClipReader:
             clips = tensors[0].split(self.clip_length)  # views into the stretch
             for step in range(self.steps_per_stretch):
                 yield list(clips[step * self.clips_per_step : (step + 1) * self.clips_per_step])
+
+
+def sequences(infos: list[VideoInfo], length: int) -> int:
+    """How many whole sequences of `length` frames DALI cuts from the videos."""
+    return sum(info.num_frames // length for info in infos)
 
 
 def read_frames_dali(
