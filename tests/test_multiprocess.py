@@ -85,8 +85,10 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(project, tmp
         moved = np.linalg.norm(one - initial[name].numpy())
         assert moved > 1e-3  # training moved it...
         # ...and two processes moved it the same way, up to float summation order (which Adam
-        # amplifies for gradients near zero): within 2 % of the distance travelled
-        assert np.linalg.norm(two[name] - one) < 0.02 * moved, name
+        # amplifies for gradients near zero): within 2 % of the distance travelled on a CPU, 5 % on
+        # GPUs, whose convolution algorithms sum in an order of their own (measured: 4 % on H200s)
+        tolerance = 0.05 if torch.cuda.is_available() else 0.02
+        assert np.linalg.norm(two[name] - one) < tolerance * moved, name
     for name, value in single.last_weights.items():  # the frozen backbone stayed identical
         if name.startswith("backbone."):
             np.testing.assert_array_equal(two[name], value.numpy(), err_msg=name)

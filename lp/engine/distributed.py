@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import TypeVar
@@ -65,9 +66,13 @@ def run_all_or_none(work: Callable[[], T], rank: int, world: int) -> T:
         else:
             traceback.print_exc()
             message = f"process {rank} failed: {type(error).__name__}: {error}"
+        finished.set()  # this process's own watcher need not repeat the message
         store.set(ERROR_KEY, message)
         print(f"lp: error: {message}", file=sys.stderr, flush=True)
         sys.stdout.flush()
+        # The launcher stops the other processes as soon as this one exits, before their watchers
+        # could say why: give them two polls to read the message and end with it themselves.
+        time.sleep(2.5 * POLL_S)
         os._exit(2)  # exiting normally could wait on collectives that will never complete
     finally:
         finished.set()
