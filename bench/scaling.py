@@ -122,10 +122,13 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
     from lp.data.video import probe_video
 
     frames = 8 * probe_video(folder / "long0.mp4").num_frames
+    short = work / "short"  # the whole command on one short video: what starting the processes costs
+    short.mkdir()
+    shutil.copy(ROOT / "data/mirror-mouse-example/videos/test_vid.mp4", short / "short.mp4")
     first = None
-    for gpus in gpus_list:
-        output = work / f"preds{gpus}"
-        command = ["predict.py", "--run-dir", str(run_dir), "--videos", str(folder), "--output-dir", str(output),
+    for gpus, videos in [(g, v) for g in gpus_list for v in (short, folder)]:
+        output = work / f"preds{gpus}_{videos.name}"
+        command = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--output-dir", str(output),
                    "--precision", "bf16", "--batch-size", "64"]
         if gpus > 1:
             command = ["accelerate", "launch", "--num_processes", str(gpus), "--multi_gpu", "--mixed_precision", "no",
@@ -137,8 +140,10 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
         wall = time.perf_counter() - start
         if done.returncode != 0:
             sys.exit(f"predict on {gpus} GPU(s) failed:\n{done.stderr[-6000:]}")
-        if first is None:
-            first = output
+        if videos == short:
+            report({"bench": "scaling_predict_start", "gpus": gpus, "videos": 1, "frames": 994, "wall_s": round(wall, 1)})
+            continue
+        first = first or output
         same = all((first / p.name).read_bytes() == p.read_bytes() for p in output.glob("*.csv"))
         row = {"bench": "scaling_predict", "gpus": gpus, "videos": 8, "frames": frames, "wall_s": round(wall, 1),
                "frames_per_s": round(frames / wall), "csv_identical_to_1gpu": same}
@@ -153,6 +158,7 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--parts", nargs="+", default=["strong", "weak", "predict"], choices=["strong", "weak", "predict"])
+    parser.add_argument("--batches", type=int, nargs="+", default=[16, 64], help="global batches of the strong part")
     parser.add_argument("--arch", default="resnet50", help="(smaller ones to try the script on a CPU)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
@@ -180,7 +186,7 @@ def main() -> None:
         work = Path(work)
         runs, run_dirs = {}, {}
         for part in [p for p in ("strong", "weak") if p in args.parts]:
-            for batch in (16, 64) if part == "strong" else (16,):
+            for batch in args.batches if part == "strong" else (16,):
                 one_gpu = None  # the first count's row: speed-ups and the error to reach are relative to it
                 for gpus in args.gpus:
                     global_batch = batch if part == "strong" else batch * gpus
