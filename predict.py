@@ -7,7 +7,8 @@ from lp.errors import run_cli
 
 
 def main(argv: list[str]) -> None:
-    from lp.config import PredictConfig, cli
+    from lp.config import PredictConfig
+    from lp.cli import cli
 
     cfg = cli(PredictConfig, None, argv, prog="predict.py")
     from lp.predict import predict

@@ -14,9 +14,8 @@ COMMANDS = ("video", "plots", "frames", "fiftyone-video", "reencode")
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in COMMANDS:
         raise UserError(f"render.py needs a command first: {', '.join(COMMANDS)} (e.g. python render.py video --help)")
-    from lp.config import (
-        ReencodeConfig, RenderFiftyOneVideoConfig, RenderFramesConfig, RenderPlotsConfig, RenderVideoConfig, cli,
-    )
+    from lp.config import ReencodeConfig, RenderFiftyOneVideoConfig, RenderFramesConfig, RenderPlotsConfig, RenderVideoConfig
+    from lp.cli import cli
 
     if argv[0] == "video":
         cfg = cli(RenderVideoConfig, None, argv[1:], prog="render.py video")

@@ -5,7 +5,7 @@ from lp.errors import run_cli
 
 
 def main(argv: list[str]) -> None:
-    from lp.config import parse_train_args
+    from lp.cli import parse_train_args
 
     cfg = parse_train_args(argv, prog="train.py")
     from lp.engine.loop import train

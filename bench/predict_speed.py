@@ -24,7 +24,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lp.config import PredictConfig, dump_config, parse_train_args  # noqa: E402
+from lp.config import PredictConfig  # noqa: E402
+from lp.cli import dump_config, parse_train_args  # noqa: E402
 from lp.data.labels import read_labels  # noqa: E402
 from lp.engine.checkpoint import export_model  # noqa: E402
 from lp.inference import Model  # noqa: E402

@@ -27,7 +27,7 @@ import lp.data.unlabeled  # noqa: E402
 import lp.engine.loop  # noqa: E402
 import lp.losses  # noqa: E402
 import lp.models  # noqa: E402
-from lp.config import parse_train_args  # noqa: E402
+from lp.cli import parse_train_args  # noqa: E402
 
 STAGES = {
     "labeled batch": (lp.engine.loop, "to_device"),

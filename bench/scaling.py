@@ -40,7 +40,7 @@ def worker(out: Path, flags: list[str]) -> None:
     the main process also its timing and validation curve."""
     from accelerate import PartialState
 
-    from lp.config import parse_train_args
+    from lp.cli import parse_train_args
     from lp.engine.loop import train
 
     cfg = parse_train_args(flags)

@@ -18,12 +18,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lp.config import parse_train_args  # noqa: E402
+from lp.cli import parse_train_args  # noqa: E402
 from lp.data.labeled import load_labeled_data  # noqa: E402
 from lp.engine.loop import train  # noqa: E402
 from lp.inference import Model, compute_temporal_norm  # noqa: E402
 from lp.losses import fit_unsupervised  # noqa: E402
-from lp.losses.pca_subspace import compute_pca_errors  # noqa: E402
+from lp.models.pca import compute_pca_errors  # noqa: E402
 
 CONFIGS = {"supervised": "configs/mouse.py", "semi": "configs/mouse_semi.py"}
 VIDEO = Path("data/mirror-mouse-example/videos/test_vid.mp4")

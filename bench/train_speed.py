@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lp.config import parse_train_args  # noqa: E402
+from lp.cli import parse_train_args  # noqa: E402
 from lp.data.heatmaps import compute_heatmaps  # noqa: E402
 from lp.data.batch import LabeledBatch  # noqa: E402
 from lp.engine.loop import build_optimizer, train  # noqa: E402

@@ -4,6 +4,7 @@ arrays or `predict_video` on a file. predict.py is built on it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,13 +12,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lp.config import TrainConfig, load_config, run_config_path
+from lp.config import TrainConfig
+from lp.cli import load_config, run_config_path
 from lp.data.images import resize_to_uint8
 from lp.data.video import prefetch, probe_video, read_frames
 from lp.engine.checkpoint import load_exported
 from lp.errors import UserError
 from lp.io import keypoint_table
-from lp.losses.pca_subspace import load_fitted
+from lp.models.pca import load_fitted
 from lp.models import PoseModel, build_model
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -47,10 +49,11 @@ class Model:
             raise UserError(f"{run_dir} holds no model_best/model_last.safetensors: has its training finished?")
         weights, metadata = load_exported(weights_path)
         names = json.loads(metadata["keypoint_names"])
-        cfg.model.backbone.weights = "none"  # the exported weights replace any initial ones
+        # the exported weights replace any initial ones: never load (or download) those
+        model_cfg = replace(cfg.model, backbone=replace(cfg.model.backbone, weights="none"))
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         with device:  # random initialisation, at once replaced, is much faster on a GPU
-            network = build_model(cfg.model, len(names), (cfg.data.image_height, cfg.data.image_width))
+            network = build_model(model_cfg, len(names), (cfg.data.image_height, cfg.data.image_width))
         network.load_state_dict(weights)
         pca = load_fitted(run_dir / "pca.npz") if (run_dir / "pca.npz").is_file() else None
         return cls(network, cfg, names, device, precision, name=run_dir.name, pca=pca)

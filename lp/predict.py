@@ -20,7 +20,7 @@ from lp.data.video import VideoInfo, check_dali_codecs, choose_reader, list_vide
 from lp.errors import UserError
 from lp.inference import Model, compute_temporal_norm, frames_to_tensor
 from lp.io import atomic_write, keypoint_table, write_csv, write_numeric_csv, write_pixel_error_csv
-from lp.losses.pca_subspace import compute_pca_errors
+from lp.models.pca import compute_pca_errors
 from lp.metrics import compute_pixel_error
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from lp.config import TrainConfig, dump_config, load_config, load_config_file, parse_train_args
+from lp.config import TrainConfig
+from lp.cli import dump_config, load_config, load_config_file, parse_train_args
 from lp.data.labels import read_labels
 from lp.errors import UserError
 from lp.models import build_model

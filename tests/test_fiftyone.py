@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lp.config import parse_train_args
+from lp.cli import parse_train_args
 from lp.engine.loop import train
 from lp.errors import UserError
 from lp.viz.fiftyone_app import database_problem

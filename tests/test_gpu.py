@@ -61,7 +61,8 @@ def test_dali_clips_are_consecutive_frames_and_sharded(shuffle):
 
 
 def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
-    from lp.config import PredictConfig, parse_train_args
+    from lp.config import PredictConfig
+    from lp.cli import parse_train_args
     from lp.engine.loop import train
     from lp.predict import predict
 

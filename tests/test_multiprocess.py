@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from lp.config import parse_train_args
+from lp.cli import parse_train_args
 from lp.engine.loop import train
 from tests.conftest import ROOT, tiny_args
 from tests.data.test_video import write_video

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from lp import Model
-from lp.config import PredictConfig, parse_train_args
+from lp.config import PredictConfig
+from lp.cli import parse_train_args
 from lp.engine.loop import train
 from lp.errors import UserError
 from lp.predict import predict

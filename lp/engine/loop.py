@@ -14,7 +14,8 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
 from tqdm import tqdm
 
-from lp.config import OptimConfig, TrainConfig, dump_config
+from lp.config import OptimConfig, TrainConfig
+from lp.cli import dump_config
 from lp.data.augment import Augmenter, flip_permutation, to_device
 from lp.data.batch import ClipBatch, ClipPredictions, LabeledBatch
 from lp.data.heatmaps import compute_heatmaps
@@ -28,7 +29,7 @@ from lp.engine.schedule import backbone_trainable, compute_lr
 from lp.errors import UserError
 from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_predictions_csv
 from lp.losses import LossBundle, fit_unsupervised
-from lp.losses.pca_subspace import save_fitted
+from lp.models.pca import save_fitted
 from lp.metrics import compute_pixel_error, summarize_pixel_error
 from lp.models import build_model
 from lp.viz.draw import draw_labels_and_predictions

@@ -22,12 +22,3 @@ def compute_lr(cfg: OptimConfig, step: int, max_steps: int) -> float:
 
 def backbone_trainable(step: int, freeze_steps: int) -> bool:
     return step >= freeze_steps
-
-
-def unsupervised_ramp(step: int, start_steps: int, end_steps: int) -> float:
-    """Weight multiplier of the unsupervised losses: 0 before start, linear to 1 at end."""
-    if step < start_steps:
-        return 0.0
-    if step >= end_steps:
-        return 1.0
-    return (step - start_steps) / max(1, end_steps - start_steps)

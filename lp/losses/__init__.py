@@ -1,21 +1,22 @@
 """Losses: one file each, registered below; LossBundle is the one place that weights terms.
 
-Supervised losses are functions (outputs, batch) -> scalar in LOSSES. An unsupervised loss is a
-file with `<name>_term(cfg_block, clips, fitted) -> scalar` (and optionally a `fit_*` run once on
-the training labels), one line in UNSUPERVISED, and a config block of the same name in
-lp.config.LossesConfig (listed in lp.config.UNSUPERVISED_LOSSES; a test checks they agree).
+Supervised losses are functions (outputs, batch) -> scalar in LOSSES. To add an unsupervised
+loss: a file with `<name>_term(cfg_block, clips, fitted) -> scalar` (and, if it learns from the
+training labels, a `fit_<name>(cfg_block, labels, names)`), one UnsupervisedLoss line in
+UNSUPERVISED, and a config block of the same name in lp.config.LossesConfig (a test checks that
+the names agree).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from lp.config import LossesConfig, ModelConfig
 from lp.data.batch import ClipPredictions, LabeledBatch
-from lp.engine.schedule import unsupervised_ramp
 from lp.errors import UserError
 from lp.losses.heatmap_js import heatmap_js
 from lp.losses.heatmap_kl import heatmap_kl
@@ -33,19 +34,38 @@ LOSSES = {
     "regression_mse": regression_mse,
 }
 
-# name -> (fit on the training labels or None, term)
-UNSUPERVISED: dict[str, tuple[Callable | None, Callable]] = {
-    "temporal": (None, temporal_term),
-    "pca_singleview": (fit_singleview, pca_singleview_term),
-    "pca_multiview": (fit_multiview, pca_multiview_term),
-    "unimodal": (None, unimodal_term),
+
+@dataclass(frozen=True)
+class UnsupervisedLoss:
+    term: Callable
+    """(cfg_block, clips: ClipPredictions, fitted or None) -> scalar tensor."""
+    fit: Callable | None = None
+    """(cfg_block, labels (N, K, 2) original pixels, keypoint names) -> what term needs, fitted
+    once on the training labels (e.g. a FittedPca); None: nothing to fit."""
+
+
+UNSUPERVISED: dict[str, UnsupervisedLoss] = {
+    "temporal": UnsupervisedLoss(temporal_term),
+    "pca_singleview": UnsupervisedLoss(pca_singleview_term, fit_singleview),
+    "pca_multiview": UnsupervisedLoss(pca_multiview_term, fit_multiview),
+    "unimodal": UnsupervisedLoss(unimodal_term),
 }
+
+
+def unsupervised_ramp(step: int, start_steps: int, end_steps: int) -> float:
+    """Weight multiplier of the unsupervised losses: 0 before start, linear to 1 at end."""
+    if step < start_steps:
+        return 0.0
+    if step >= end_steps:
+        return 1.0
+    return (step - start_steps) / max(1, end_steps - start_steps)
 
 
 def fit_unsupervised(cfg: LossesConfig, labels: np.ndarray, names: list[str]) -> dict:
     """Everything the enabled unsupervised losses learn from the training labels (N, K, 2),
     original-frame pixels; computed once (on the main process) and shared."""
-    return {name: UNSUPERVISED[name][0](block, labels, names) for name, block in cfg.unsupervised.items() if UNSUPERVISED[name][0]}
+    losses = {name: (UNSUPERVISED[name], block) for name, block in cfg.unsupervised.items()}
+    return {name: loss.fit(block, labels, names) for name, (loss, block) in losses.items() if loss.fit is not None}
 
 
 class LossBundle:
@@ -88,7 +108,7 @@ class LossBundle:
         terms = {self.supervised_name: LOSSES[self.supervised_name](outputs, batch)}
         if clips is not None:
             for name, block in self.unsupervised.items():
-                terms[name] = UNSUPERVISED[name][1](block, clips, self.fitted.get(name))
+                terms[name] = UNSUPERVISED[name].term(block, clips, self.fitted.get(name))
         return terms
 
     def combine(self, raw: dict[str, torch.Tensor], step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -10,24 +10,8 @@ import torch
 from lp.config import PcaMultiviewLossConfig
 from lp.data.batch import ClipPredictions
 from lp.errors import UserError
-from lp.losses.pca_subspace import FittedPca, Subspace, check_enough_labels, fit_subspace, margin_px
+from lp.models.pca import FittedPca, Subspace, check_enough_labels, fit_subspace, margin_px, parts_order, stack_views
 from lp.losses.reduce import masked_mean
-
-
-def stack_views(xy, view_indices: list[list[int]], index: torch.Tensor | None = None):
-    """(N, K, 2) -> (N * P, 2V): for each of the P body parts, its (x, y) in every view.
-    `view_indices[v][p]` is the keypoint index of body part p in view v; `index`, optional, is
-    the same order as a device tensor (FittedPca.keypoint_index of parts_order)."""
-    parts = np.array(view_indices).T.ravel()  # body part by body part, each in every view
-    if isinstance(xy, torch.Tensor):  # one gather: (N, P, V, 2)
-        index = index if index is not None else torch.as_tensor(parts, device=xy.device)
-        return xy[:, index].reshape(-1, 2 * len(view_indices))
-    return xy[:, parts].reshape(-1, 2 * len(view_indices))
-
-
-def parts_order(view_indices: list[list[int]]) -> list[int]:
-    """Keypoint indices in stack_views' order: body part by body part, each in every view."""
-    return np.array(view_indices).T.ravel().tolist()
 
 
 def fit_multiview_subspace(labels: np.ndarray, view_indices: list[list[int]]) -> Subspace:

@@ -9,7 +9,7 @@ import torch
 from lp.config import PcaSingleviewLossConfig
 from lp.data.batch import ClipPredictions
 from lp.errors import UserError
-from lp.losses.pca_subspace import FittedPca, Subspace, check_enough_labels, fit_subspace, margin_px
+from lp.models.pca import FittedPca, Subspace, check_enough_labels, fit_subspace, margin_px
 from lp.losses.reduce import masked_mean
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from lp.config import load_config, run_config_path
+from lp.cli import load_config, run_config_path
 from lp.data.labels import read_labels, skeleton_edges
 from lp.data.video import probe_video
 from lp.errors import UserError

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lp.config import dump_config, load_config, parse_train_args
+from lp.cli import dump_config, load_config, parse_train_args
 from lp.engine.checkpoint import load_exported
 from lp.engine.loop import train
 from lp.errors import UserError

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from lp.data.heatmaps import compute_heatmaps
-from lp.engine.schedule import unsupervised_ramp
+from lp.losses import unsupervised_ramp
 from lp.losses.pca_multiview import fit_multiview_subspace, pca_multiview_loss
 from lp.losses.pca_singleview import pca_singleview_loss
-from lp.losses.pca_subspace import fit_subspace
+from lp.models.pca import fit_subspace
 from lp.losses.temporal import temporal_loss
 from lp.losses.unimodal import unimodal_loss
 
@@ -88,7 +88,7 @@ def test_warmup_ramp():
 # --- wiring: registry, config blocks, bundle ---------------------------------------------------
 
 from lp.config import (  # noqa: E402
-    UNSUPERVISED_LOSSES, LossesConfig, ModelConfig, PcaMultiviewLossConfig, PcaSingleviewLossConfig,
+    LossesConfig, ModelConfig, PcaMultiviewLossConfig, PcaSingleviewLossConfig,
 )
 from lp.data.batch import ClipPredictions, LabeledBatch  # noqa: E402
 from lp.errors import UserError  # noqa: E402
@@ -98,8 +98,9 @@ from lp.losses.pca_singleview import fit_singleview  # noqa: E402
 
 
 def test_registry_and_config_blocks_agree():
-    assert set(UNSUPERVISED) == set(UNSUPERVISED_LOSSES)
-    for name in UNSUPERVISED_LOSSES:
+    names = LossesConfig().unsupervised_blocks
+    assert set(UNSUPERVISED) == set(names) == {"temporal", "pca_singleview", "pca_multiview", "unimodal"}
+    for name in names:
         block = getattr(LossesConfig(), name)
         assert block.enabled is False and block.weight > 0  # every block has the switch and the weight
 
@@ -175,7 +176,7 @@ def test_fit_unsupervised_fits_only_enabled_pca_blocks():
 
 
 def test_fitted_pca_round_trips_and_gives_per_keypoint_errors(tmp_path):
-    from lp.losses.pca_subspace import compute_pca_errors, load_fitted, save_fitted
+    from lp.models.pca import compute_pca_errors, load_fitted, save_fitted
 
     poses, _ = poses_in_a_plane(n=40)
     fitted = {"pca_singleview": fit_singleview(PcaSingleviewLossConfig(components=2), poses, ["a", "b", "c"])}

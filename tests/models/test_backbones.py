@@ -108,3 +108,13 @@ def test_predict_path_does_not_import_torchvision():
     code = "import sys, lp.predict, lp.inference; print('torchvision' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(Path(__file__).parents[2]))
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_registry_entries_are_typed_specs():
+    """Adding a backbone or head is a file, one registry line and one Literal name: the registry
+    line is a spec of one shape, checked here, not a tuple or a lambda read by position."""
+    from lp.models.backbones import BackboneSpec
+    from lp.models.heads import HeadSpec
+
+    assert all(isinstance(spec, BackboneSpec) and spec.arch == name for name, spec in BACKBONES.items())
+    assert all(isinstance(spec, HeadSpec) for spec in HEADS.values())

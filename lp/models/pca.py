@@ -1,5 +1,6 @@
-"""Pose subspaces for the PCA losses: fitted on training labels, NaN-aware, applied in the same
-coordinate space (original-frame pixels). Shared by pca_singleview and pca_multiview."""
+"""Pose subspaces: fitted on the training labels (NaN-aware, original-frame pixels), saved with a
+trained model (pca.npz), and used by the PCA losses during training and by prediction for each
+frame's PCA error. Part of the model, not of a loss: losses, the loop and prediction import it."""
 
 from __future__ import annotations
 
@@ -160,9 +161,23 @@ def compute_pca_errors(fit: FittedPca, xy: np.ndarray) -> tuple[np.ndarray, list
     if fit.views is None:
         chosen = xy[:, fit.keypoints]
         return fit.subspace.reprojection_error(chosen.reshape(len(xy), -1)), list(fit.keypoints)
-    from lp.losses.pca_multiview import stack_views
-
     parts = len(fit.views[0])
     errors = fit.subspace.reprojection_error(stack_views(xy, fit.views)).reshape(len(xy), parts, len(fit.views))
     # column order: every view's keypoints, view by view
     return errors.transpose(0, 2, 1).reshape(len(xy), -1), [i for view in fit.views for i in view]
+
+
+def stack_views(xy, view_indices: list[list[int]], index: torch.Tensor | None = None):
+    """(N, K, 2) -> (N * P, 2V): for each of the P body parts, its (x, y) in every view.
+    `view_indices[v][p]` is the keypoint index of body part p in view v; `index`, optional, is
+    the same order as a device tensor (FittedPca.keypoint_index of parts_order)."""
+    parts = np.array(view_indices).T.ravel()  # body part by body part, each in every view
+    if isinstance(xy, torch.Tensor):  # one gather: (N, P, V, 2)
+        index = index if index is not None else torch.as_tensor(parts, device=xy.device)
+        return xy[:, index].reshape(-1, 2 * len(view_indices))
+    return xy[:, parts].reshape(-1, 2 * len(view_indices))
+
+
+def parts_order(view_indices: list[list[int]]) -> list[int]:
+    """Keypoint indices in stack_views' order: body part by body part, each in every view."""
+    return np.array(view_indices).T.ravel().tolist()
