@@ -1,6 +1,6 @@
 """Where a training step's time goes: torch.profiler over steps of the real loop, with each stage
 (labeled batch, clips, network, losses, backward, optimizer) labelled, reported per step as host
-time and GPU kernel time. For finding what keeps the pipeline efficiency below 1.
+time and GPU kernel time. It runs the loop's own `build_run` and `train_step`. For finding what keeps the pipeline efficiency below 1.
 
     python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
 """
@@ -15,10 +15,10 @@ import tempfile
 from pathlib import Path
 
 import torch
-from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.profiler import ProfilerActivity, profile, record_function, schedule
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import accelerate  # noqa: E402
 
@@ -28,6 +28,7 @@ import lp.engine.loop  # noqa: E402
 import lp.losses  # noqa: E402
 import lp.models  # noqa: E402
 from lp.cli import parse_train_args  # noqa: E402
+from lp.engine.loop import PRECISION, build_run, train_step  # noqa: E402
 
 STAGES = {
     "labeled batch": (lp.engine.loop, "to_device"),
@@ -67,25 +68,23 @@ def main() -> None:
     warnings.simplefilter("default")  # each synchronizing place once
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = parse_train_args([
-            "--config", "configs/mouse_semi.py" if args.semi else "configs/mouse.py", "--run.output-dir", run_dir,
+            "--config", str(ROOT / ("configs/mouse_semi.py" if args.semi else "configs/mouse.py")), "--run.output-dir", run_dir,
             "--train.batch-size", str(args.batch), "--train.precision", args.precision,
             "--train.max-steps", str(warmup + args.steps + 2), "--eval.val-every-steps", "100000",
             "--train.log-every-steps", "100000", "--train.checkpoint-every-steps", "100000",
             "--train.compile", str(args.compile), *(["--unlabeled.reader", "dali"] if args.semi and torch.cuda.is_available() else []),
         ])
+        run = build_run(cfg, accelerate.Accelerator(mixed_precision=PRECISION[args.precision]))
+        run.model.train()
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
                      schedule=schedule(wait=warmup, warmup=1, active=args.steps, repeat=1)) as prof:
-            steps = [0]
-
-            def hook(*_):
-                prof.step()
-                steps[0] += 1
-                if steps[0] == warmup:  # from here on, every host-device sync in torch warns, with its place
+            for step in range(warmup + args.steps + 1):
+                if step == warmup and torch.cuda.is_available():  # from here on every host-device sync warns, with its place
                     torch.cuda.set_sync_debug_mode("warn")
-
-            handle = register_optimizer_step_post_hook(hook)
-            lp.engine.loop.train(cfg)
-            handle.remove()
+                train_step(run, step)  # the loop's own step function
+                prof.step()
+        if torch.cuda.is_available():
+            torch.cuda.set_sync_debug_mode("default")
     events = prof.key_averages()
     per_step = 1 / args.steps
     print(f"per step (ms), {args.steps} steps, {'compiled' if args.compile else 'eager'} {args.precision}:")

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from lp.cli import parse_train_args  # noqa: E402
 from lp.data.heatmaps import compute_heatmaps  # noqa: E402
@@ -90,7 +91,7 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = parse_train_args([
-            "--config", "configs/mouse_semi.py" if args.semi else "configs/mouse.py", "--run.output-dir", run_dir,
+            "--config", str(ROOT / ("configs/mouse_semi.py" if args.semi else "configs/mouse.py")), "--run.output-dir", run_dir,
             "--model.backbone.arch", args.arch, "--data.image-height", str(args.size), "--data.image-width", str(args.size),
             "--train.batch-size", str(args.batch), "--train.precision", args.precision,
             "--train.max-steps", str(args.steps), "--eval.val-every-steps", "100", "--train.log-every-steps", "50",

@@ -16,7 +16,7 @@ from lp.config import TrainConfig
 from lp.cli import load_config, run_config_path
 from lp.data.images import resize_to_uint8
 from lp.data.video import prefetch, probe_video, read_frames
-from lp.engine.checkpoint import load_exported
+from lp.engine.checkpoint import exported_model_path, load_exported
 from lp.errors import UserError
 from lp.io import keypoint_table
 from lp.models.pca import load_fitted
@@ -42,9 +42,7 @@ class Model:
         """Load the best model of a training run (model_best, else model_last)."""
         run_dir = Path(run_dir)
         cfg = load_config(run_config_path(run_dir))
-        weights_path = run_dir / "model_best.safetensors"
-        if not weights_path.is_file():
-            weights_path = run_dir / "model_last.safetensors"
+        weights_path = exported_model_path(run_dir)
         if not weights_path.is_file():
             raise UserError(f"{run_dir} holds no model_best/model_last.safetensors: has its training finished?")
         weights, metadata = load_exported(weights_path)

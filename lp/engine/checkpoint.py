@@ -65,3 +65,9 @@ class BestWeights:
         if self.unsaved:
             export_model(path, self.weights, keypoint_names, step, val_px)
             self.unsaved = False
+
+
+def exported_model_path(run_dir: Path) -> Path:
+    """The model a run stands for: the best on validation, else the last (no validation split)."""
+    best = Path(run_dir) / "model_best.safetensors"
+    return best if best.is_file() else Path(run_dir) / "model_last.safetensors"
