@@ -14,16 +14,12 @@ import torch
 
 from lp.config import TrainConfig
 from lp.cli import load_config, run_config_path
-from lp.data.images import resize_to_uint8
 from lp.data.video import prefetch, probe_video, read_frames
 from lp.engine.checkpoint import exported_model_path, load_exported
 from lp.errors import UserError
 from lp.io import keypoint_table
 from lp.models.pca import load_fitted
-from lp.models import PoseModel, build_model
-
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
+from lp.models import AUTOCAST_DTYPES, PoseModel, build_model, compute_keypoints
 
 class Model:
     def __init__(self, network: PoseModel, cfg: TrainConfig, keypoint_names: list[str], device: torch.device,
@@ -31,7 +27,7 @@ class Model:
         # channels-last convolutions are faster on CPUs (oneDNN) and GPUs alike
         self.network = network.eval().to(device, memory_format=torch.channels_last)
         self.cfg, self.keypoint_names, self.device, self.name = cfg, keypoint_names, device, name
-        self.dtype = DTYPES[precision]
+        self.dtype = AUTOCAST_DTYPES[precision]
         self.pca = pca or {}
         """Fitted PCA subspaces of runs trained with PCA losses (per-frame PCA errors)."""
         if self.dtype is not None and device.type != "cuda":
@@ -60,16 +56,8 @@ class Model:
     def predict_tensor(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) uint8 frames of one size, on any device -> (B, K, 3) float32 on the model's
         device: x, y in the frames' own pixels, then likelihood. Does not wait for the device."""
-        height, width = self.cfg.data.image_height, self.cfg.data.image_width
-        images = resize_to_uint8(frames.to(self.device, non_blocking=True), height, width).float() / 255
-        images = images.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
-            xy, likelihood = self.network.keypoints(self.network(images))
-        # network-input pixels -> the frames' pixels (centres kept); scales as Python numbers, since
-        # a tensor made from them would be a blocking host-to-device copy for every batch
-        xy = xy.float() + 0.5
-        x, y = xy[..., 0] * (frames.shape[-1] / width) - 0.5, xy[..., 1] * (frames.shape[-2] / height) - 0.5
-        return torch.stack([x, y, likelihood.float()], dim=-1)
+        input_hw = (self.cfg.data.image_height, self.cfg.data.image_width)
+        return compute_keypoints(self.network, frames.to(self.device, non_blocking=True), input_hw, self.dtype)
 
     def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""

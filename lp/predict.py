@@ -16,7 +16,7 @@ from lp.config import PredictConfig
 from lp.data.images import read_image
 from lp.data.labels import read_labels
 
-from lp.data.video import VideoInfo, check_dali_codecs, choose_reader, list_videos, prefetch, probe_video, read_frames
+from lp.data.video import VideoInfo, open_videos, prefetch, read_frames
 from lp.errors import UserError
 from lp.inference import Model, compute_temporal_norm, frames_to_tensor
 from lp.io import atomic_write, keypoint_table, write_csv, write_numeric_csv, write_pixel_error_csv
@@ -54,12 +54,8 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
         if rank == 0:
             predict_labeled(cfg, models, folders)
         return
-    videos = list_videos(Path(cfg.videos))
     device = models[0].device
-    reader = choose_reader(cfg.reader, device, flag="--reader")
-    infos = [probe_video(video) for video in videos]  # every video checked before any work
-    if reader == "dali":
-        check_dali_codecs(infos, flag="--reader")
+    infos, reader = open_videos(Path(cfg.videos), cfg.reader, device, "--reader")  # all checked before any work
     mine = share_videos([info.num_frames for info in infos], world)[rank]
     where = f" on {world} processes ({len(mine)} here, process {rank})" if world > 1 else ""
     print(f"lp: {len(infos)} video{'s' * (len(infos) > 1)}{where}, decoded by "

@@ -45,8 +45,8 @@ PRESETS: dict[str, Preset | None] = {
 }
 
 BLUR_ANGLES = 12  # line kernels every 15 degrees; a symmetric streak repeats after 180
-# Columns of the per-frame parameter table sent to the device in one copy.
-_MATRIX, _THETA, _CONTRAST, _BRIGHTNESS, _BLUR, _FLIP = slice(0, 6), slice(6, 12), 12, 13, 14, 15
+# Columns of the per-frame parameter table sent to the device in one copy; AFFINE holds each frame's 2x3 matrix (image to augmented)
+AFFINE, _THETA, _CONTRAST, _BRIGHTNESS, _BLUR, _FLIP = slice(0, 6), slice(6, 12), 12, 13, 14, 15
 _COLUMNS = 16
 
 
@@ -118,7 +118,7 @@ class Augmenter:
         matrices, flips = compute_affine_matrices(
             preset, draws[:, :6], self.height, self.width, self.flip_permutation is not None
         )
-        table[:, _MATRIX] = matrices.reshape(batch, 6)
+        table[:, AFFINE] = matrices.reshape(batch, 6)
         table[:, _THETA] = compute_sampling_grid_theta(matrices, self.height, self.width).reshape(batch, 6)
         photo = draws[:, 6] < preset.photometric_prob
         low, high = preset.contrast_range
@@ -135,7 +135,7 @@ class Augmenter:
         # images: (B, 3, H, W) float in [0, 1]; keypoints: (B, K, 2) pixels, NaN = unlabeled
         if self.preset is None:
             return images, keypoints
-        matrices = table[:, _MATRIX].reshape(-1, 2, 3)
+        matrices = table[:, AFFINE].reshape(-1, 2, 3)
         grid = F.affine_grid(table[:, _THETA].reshape(-1, 2, 3), list(images.shape), align_corners=True)
         images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         keypoints = torch.einsum("bij,bkj->bki", matrices[:, :, :2], keypoints) + matrices[:, None, :, 2]

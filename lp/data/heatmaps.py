@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import torch
 
+from lp.data.images import rescale_pixels
+
 
 def image_to_heatmap_px(xy: torch.Tensor, downsample: int) -> torch.Tensor:
-    return (xy + 0.5) / 2**downsample - 0.5
+    return rescale_pixels(xy, 1 / 2**downsample)
 
 
 def heatmap_to_image_px(xy: torch.Tensor, downsample: int) -> torch.Tensor:
-    return (xy + 0.5) * 2**downsample - 0.5
+    return rescale_pixels(xy, 2**downsample)
 
 
 def compute_heatmaps(

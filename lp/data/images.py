@@ -63,13 +63,20 @@ def load_images(
     return images, sizes
 
 
+def rescale_pixels(xy, scale):
+    """Pixel coordinates in one image -> in the same picture `scale` times larger (per axis,
+    broadcast), pixel centres kept: pixel i covers [i - 0.5, i + 0.5] in both. The one place
+    this mapping is written (resizing, heatmaps, clips, prediction); numpy or torch alike."""
+    return (xy + 0.5) * scale - 0.5
+
+
 def scale_to_resized(xy: np.ndarray, sizes: np.ndarray, height: int, width: int) -> np.ndarray:
     """Map (N, K, 2) original-pixel coordinates to the resized frame (pixel centers kept)."""
     scale = np.array([width, height], dtype=np.float64) / sizes  # (N, 2)
-    return (xy + 0.5) * scale[:, None, :] - 0.5
+    return rescale_pixels(xy, scale[:, None, :])
 
 
 def scale_to_original(xy: np.ndarray, sizes: np.ndarray, height: int, width: int) -> np.ndarray:
     """Inverse of scale_to_resized."""
     scale = sizes / np.array([width, height], dtype=np.float64)
-    return (xy + 0.5) * scale[:, None, :] - 0.5
+    return rescale_pixels(xy, scale[:, None, :])

@@ -291,3 +291,14 @@ def check_dali_codecs(infos: list[VideoInfo], flag: str = "--unlabeled.reader") 
                 f"video {info.path} is {info.codec}, which the DALI reader does not decode ({', '.join(DALI_CODECS)}): "
                 f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use {flag} cpu"
             )
+
+
+def open_videos(path: Path, choice: str, device: torch.device, flag: str) -> tuple[list[VideoInfo], str]:
+    """A video file or a folder of videos, each probed and checked before any work starts, and
+    the reader that will decode them ('dali' or 'cpu', from the flag's value auto|dali|cpu on
+    this device). The one way training and prediction open videos."""
+    reader = choose_reader(choice, device, flag)
+    infos = [probe_video(video) for video in list_videos(Path(path))]
+    if reader == "dali":
+        check_dali_codecs(infos, flag)
+    return infos, reader

@@ -1,8 +1,8 @@
 """Reading videos on the GPU with NVIDIA DALI (NVDEC): frames go from the decoder into torch
 tensors in device memory, never through the host. Imported only where DALI is used.
 
-Two readers: `DaliClipReader` (shuffled clips for training, sharded across processes) and
-`read_frames_dali` (every frame of one video in order, for prediction).
+`read_frames_dali` reads every frame of one video in order, for prediction; the clip reader for
+training is lp.data.clips.DaliClipReader.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import torch
 from nvidia.dali import fn, pipeline_def
 from nvidia.dali.plugin.pytorch import feed_ndarray
 
-from lp.data.video import STRETCH_FRAMES, VideoInfo
+from lp.data.video import VideoInfo
 from lp.errors import UserError
 
 
-def _to_torch(samples, device: torch.device) -> list[torch.Tensor]:
+def dali_tensors(samples, device: torch.device) -> list[torch.Tensor]:
     """A DALI GPU batch -> one uint8 tensor per sample (copied on torch's current stream, so
     later torch work is ordered after the copy and DALI may reuse its buffer)."""
     stream = torch.cuda.current_stream(device)
@@ -28,67 +28,6 @@ def _to_torch(samples, device: torch.device) -> list[torch.Tensor]:
         tensor = torch.empty(sample.shape(), dtype=torch.uint8, device=device)
         tensors.append(feed_ndarray(sample, tensor, cuda_stream=stream))
     return tensors
-
-
-class DaliClipReader:
-    """Clips of `clip_length` consecutive frames, cut from stretches of consecutive frames that
-    DALI decodes in order or shuffled; each process reads its own shard of the stretches (shard
-    index and count come from the accelerator). The last frames of a video that do not fill a
-    whole stretch are not used."""
-
-    def __init__(
-        self, infos: list[VideoInfo], clip_length: int, clips_per_step: int, seed: int,
-        device: torch.device, rank: int, world: int, shuffle: bool = False,
-    ):
-        per_step = clip_length * clips_per_step
-        shortest = min(info.num_frames for info in infos)
-        self.clip_length, self.clips_per_step = clip_length, clips_per_step
-        # a video shorter than one step's frames: each DALI sample is one clip instead
-        one_stretch = shortest >= per_step
-        # DALI shards whole sequences over the processes, so there must be at least one per
-        # process: short videos on many GPUs take shorter stretches
-        self.steps_per_stretch = max(1, min(STRETCH_FRAMES, shortest) // per_step)
-        while self.steps_per_stretch > 1 and sequences(infos, per_step * self.steps_per_stretch) < world:
-            self.steps_per_stretch -= 1
-        length = per_step * self.steps_per_stretch if one_stretch else clip_length
-        if sequences(infos, length) < world:
-            raise UserError(
-                f"the unlabeled videos hold {sequences(infos, length)} clips of {length} frames, fewer than the {world} "
-                "processes that each need their own: add videos, or lower --unlabeled.clip-length / --unlabeled.clips-per-step"
-            )
-
-        @pipeline_def
-        def clips_pipeline():
-            return fn.readers.video(
-                device="gpu", filenames=[str(info.path) for info in infos], sequence_length=length,
-                random_shuffle=shuffle, initial_fill=64, shard_id=rank, num_shards=world,
-                skip_vfr_check=True,  # checked before, with a clearer message
-                name="clips",
-            )
-
-        self.device, self.one_stretch = device, one_stretch
-        batch = 1 if one_stretch else clips_per_step
-        self.pipeline = clips_pipeline(
-            batch_size=batch, num_threads=2, device_id=device.index or 0, seed=seed, prefetch_queue_depth=2
-        )
-        self.pipeline.build()
-
-    def steps(self, first_step: int) -> Iterator[list[torch.Tensor]]:
-        """(T, H, W, 3) uint8 device tensors, clips_per_step of them per step."""
-        while True:
-            (video,) = self.pipeline.run()
-            tensors = _to_torch(video, self.device)
-            if not self.one_stretch:
-                yield tensors
-                continue
-            clips = tensors[0].split(self.clip_length)  # views into the stretch
-            for step in range(self.steps_per_stretch):
-                yield list(clips[step * self.clips_per_step : (step + 1) * self.clips_per_step])
-
-
-def sequences(infos: list[VideoInfo], length: int) -> int:
-    """How many whole sequences of `length` frames DALI cuts from the videos."""
-    return sum(info.num_frames // length for info in infos)
 
 
 def read_frames_dali(
@@ -134,7 +73,7 @@ def read_frames_dali(
                 (video,) = pipeline.run()
             except RuntimeError as error:
                 raise UserError(f"video {info.path}: DALI failed to decode frames from {first} on ({str(error).splitlines()[0]}): re-encode it or use --reader cpu") from None
-            (stretch,) = _to_torch(video, device)
+            (stretch,) = dali_tensors(video, device)
             count = min(length, info.num_frames - first)
             for start in range(0, count, batch_size):
                 yield first + start, stretch[start : min(start + batch_size, count)]

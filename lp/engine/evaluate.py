@@ -8,28 +8,27 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
+from lp.models import compute_keypoints
+
 
 @torch.no_grad()
 def predict_images(
-    model, images: torch.Tensor, batch_size: int, accelerator: Accelerator, channels_last: bool = False
+    model, images: torch.Tensor, batch_size: int, accelerator: Accelerator, dtype: torch.dtype | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3, H, W) uint8 images -> xy (N, K, 2) in network-input pixels and confidence (N, K),
-    identical on every process (each predicts a slice, then all slices are gathered)."""
+    """(N, 3, H, W) uint8 images at the network's input size -> xy (N, K, 2) in network-input
+    pixels and confidence (N, K), identical on every process (each predicts a slice through
+    lp.models.compute_keypoints, then all slices are gathered). dtype: autocast precision."""
     device, count = accelerator.device, len(images)
     rank, world = accelerator.process_index, accelerator.num_processes
     per_process = math.ceil(count / world)
     mine = range(rank * per_process, min(count, (rank + 1) * per_process))
     was_training = model.training
     model.eval()
+    input_hw = tuple(images.shape[-2:])  # labeled images are stored at the network's input size
     parts = []
     for start in range(mine.start, mine.stop, batch_size):
-        batch = images[start : min(start + batch_size, mine.stop)].to(device, non_blocking=True).float() / 255
-        if channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with accelerator.autocast():
-            outputs = model(batch)
-        xy, confidence = model.keypoints(outputs)
-        parts.append(torch.cat([xy.float(), confidence.float()[..., None]], dim=-1))
+        batch = images[start : min(start + batch_size, mine.stop)].to(device, non_blocking=True)
+        parts.append(compute_keypoints(model, batch, input_hw, dtype))
     model.train(was_training)
     num_keypoints = parts[0].shape[1] if parts else _num_keypoints(model, images, device)
     local = torch.zeros(per_process, num_keypoints, 3, device=device)

@@ -33,7 +33,7 @@ from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_
 from lp.losses import LossBundle, fit_unsupervised
 from lp.models.pca import save_fitted
 from lp.metrics import compute_pixel_error, summarize_pixel_error
-from lp.models import PoseModel, build_model
+from lp.models import AUTOCAST_DTYPES, PoseModel, build_model
 from lp.viz.draw import draw_labels_and_predictions
 
 PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
@@ -102,7 +102,9 @@ def train_run(cfg: TrainConfig, accelerator: Accelerator) -> TrainResult:
     accelerator.wait_for_everyone()  # the main process has written the exported models
     chosen = exported_model_path(run.run_dir)
     run.network.load_state_dict(load_exported(chosen)[0])
-    summary = write_labeled_predictions(run.network, run.data, run.run_dir, cfg.eval.batch_size, accelerator, run.channels_last)
+    summary = write_labeled_predictions(
+        run.network, run.data, run.images, run.run_dir, cfg.eval.batch_size, accelerator, AUTOCAST_DTYPES[cfg.train.precision]
+    )
     if is_main:
         run.writer.close()
         print_summary(summary, chosen)
@@ -331,7 +333,8 @@ def validate(run: Run, step: int) -> None:
     """Validation pixel error (original pixels) to TensorBoard, with a few drawn frames; keeps the
     best weights so far."""
     data, val = run.data, run.data.split["val"]
-    xy, _ = predict_images(run.network, run.images[val], run.cfg.eval.batch_size, run.accelerator, run.channels_last)
+    dtype = AUTOCAST_DTYPES[run.cfg.train.precision]
+    xy, _ = predict_images(run.network, run.images[val], run.cfg.eval.batch_size, run.accelerator, dtype)
     errors = compute_pixel_error(data.to_original(xy, val), data.frames.keypoints[val])
     val_px = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
     if run.writer is not None:
@@ -365,10 +368,11 @@ def build_optimizer(cfg: OptimConfig, model: torch.nn.Module, device: torch.devi
 
 
 def write_labeled_predictions(
-    network, data: LabeledData, run_dir: Path, batch_size: int, accelerator: Accelerator, channels_last: bool
+    network, data: LabeledData, images: torch.Tensor, run_dir: Path, batch_size: int, accelerator: Accelerator,
+    dtype: torch.dtype | None,
 ) -> dict[str, dict[str, float]]:
     """predictions.csv and pixel_error.csv for every labeled frame, in original image pixels."""
-    xy, confidence = predict_images(network, data.images, batch_size, accelerator, channels_last)
+    xy, confidence = predict_images(network, images, batch_size, accelerator, dtype)
     original = data.to_original(xy)
     errors = compute_pixel_error(original, data.frames.keypoints)
     splits = data.split_of_frame

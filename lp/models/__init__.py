@@ -1,5 +1,6 @@
 """The pose network: normalisation, a backbone from lp.models.backbones, a head from
-lp.models.heads. Add backbones and heads in those packages; this module only joins them."""
+lp.models.heads, and `compute_keypoints` (frames in, keypoints out). Add backbones and heads in
+those packages; this module only joins them."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import torch
 from torch import nn
 
 from lp.config import ModelConfig
+from lp.data.images import rescale_pixels, resize_to_uint8
 from lp.errors import UserError
 from lp.models.backbones import build_backbone
 from lp.models.heads import build_head
+
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+"""--precision / --train.precision -> the autocast dtype of the network's arithmetic (None: fp32)."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,3 +47,20 @@ def build_model(cfg: ModelConfig, num_keypoints: int, image_hw: tuple[int, int])
             )
     head = build_head(cfg, backbone.out_channels, backbone.stride, num_keypoints, image_hw)
     return PoseModel(backbone, head)
+
+
+def compute_keypoints(
+    network: PoseModel, frames: torch.Tensor, input_hw: tuple[int, int], dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """(B, 3, H, W) uint8 frames of one size, on the network's device -> (B, K, 3) float32: x, y
+    in the frames' own pixels, then confidence. The one path from frames to keypoints, used by
+    validation, final predictions, `lp.Model` and predict.py; call it without autograd."""
+    height, width = input_hw
+    images = resize_to_uint8(frames, height, width).float() / 255
+    images = images.contiguous(memory_format=torch.channels_last)  # faster on GPUs and CPUs alike
+    with torch.autocast(frames.device.type, dtype=dtype, enabled=dtype is not None):
+        xy, confidence = network.keypoints(network(images))  # network-input pixels
+    # scales as Python numbers: a tensor made of them would be a blocking host-to-device copy
+    x = rescale_pixels(xy[..., 0].float(), frames.shape[-1] / width)
+    y = rescale_pixels(xy[..., 1].float(), frames.shape[-2] / height)
+    return torch.stack([x, y, confidence.float()], dim=-1)

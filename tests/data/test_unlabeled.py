@@ -9,12 +9,13 @@ import torch
 
 from lp.config import UnlabeledConfig
 from lp.data.images import resize_to_uint8, scale_to_original
-from lp.data.unlabeled import (
-    ClipStream, CpuClipReader, clips_to_original, invert_affine, probe_videos,
-)
-from lp.data.video import choose_reader, probe_video, read_frames
+from lp.data.clips import ClipSchedule, CpuClipReader
+from lp.data.unlabeled import ClipStream, clips_to_original, invert_affine
+from lp.data.video import check_dali_codecs, choose_reader, open_videos, probe_video, read_frames
 from lp.errors import UserError
 from tests.data.test_video import write_video
+
+CPU = torch.device("cpu")
 
 
 @pytest.fixture
@@ -26,49 +27,70 @@ def videos(tmp_path: Path) -> Path:
     return folder
 
 
+def schedule_of(videos: Path, clip_length: int, clips_per_step: int, **kwargs) -> ClipSchedule:
+    infos, _ = open_videos(videos, "cpu", CPU, "--unlabeled.reader")
+    return ClipSchedule(infos, clip_length, clips_per_step, **kwargs)
+
+
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_cpu_clips_equal_sequential_frames_and_depend_on_step_and_rank(videos, shuffle):
-    infos = probe_videos(videos, 5, "cpu")
-    sequential = {info.path: np.concatenate(list(read_frames(info, 64))) for info in infos}
-    reader = CpuClipReader(infos, clip_length=5, clips_per_step=3, seed=0, rank=0, world=2, shuffle=shuffle)
-    steps = reader.steps(first_step=4)
+    schedule = schedule_of(videos, 5, 3, seed=0, rank=0, world=2, shuffle=shuffle)
+    sequential = {info.path: np.concatenate(list(read_frames(info, 64))) for info in schedule.infos}
+    steps = CpuClipReader(schedule).steps(first_step=4)
     for step in (4, 5, 6, 7):
         clips = next(steps)
-        for (video, start), clip in zip(reader.clip_starts(step), clips):
-            np.testing.assert_array_equal(clip, sequential[infos[video].path][start : start + 5])
-    again = CpuClipReader(infos, 5, 3, seed=0, rank=0, world=2, shuffle=shuffle)
-    other_rank = CpuClipReader(infos, 5, 3, seed=0, rank=1, world=2, shuffle=shuffle)
-    assert reader.clip_starts(4) == again.clip_starts(4)  # reproducible: resuming reads the same clips
-    mine = {c for s in range(10) for c in reader.clip_starts(s)}
-    theirs = {c for s in range(10) for c in other_rank.clip_starts(s)}
-    assert not mine & theirs if not shuffle else mine != theirs  # each process reads its own clips
+        for (video, start), clip in zip(schedule.clip_starts(step), clips):
+            np.testing.assert_array_equal(clip, sequential[schedule.infos[video].path][start : start + 5])
+    again = schedule_of(videos, 5, 3, seed=0, rank=0, world=2, shuffle=shuffle)
+    other_rank = schedule_of(videos, 5, 3, seed=0, rank=1, world=2, shuffle=shuffle)
+    assert schedule.clip_starts(4) == again.clip_starts(4)  # reproducible: resuming reads the same clips
+    for step in range(10):  # at every step each process reads clips of its own
+        assert not set(schedule.clip_starts(step)) & set(other_rank.clip_starts(step))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_resumed_reader_reads_what_an_uninterrupted_one_reads(videos, shuffle):
+    schedule = schedule_of(videos, 4, 2, seed=5, rank=0, shuffle=shuffle)
+    whole = CpuClipReader(schedule).steps(0)
+    uninterrupted = [next(whole) for _ in range(9)]
+    resumed = CpuClipReader(schedule_of(videos, 4, 2, seed=5, rank=0, shuffle=shuffle)).steps(6)
+    for step in (6, 7, 8):
+        for a, b in zip(uninterrupted[step], next(resumed)):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_shuffled_clips_come_in_stretches(videos):
-    infos = probe_videos(videos, 5, "cpu")  # 30 and 20 frames: stretches of 20 frames, 4 steps each
-    reader = CpuClipReader(infos, clip_length=5, clips_per_step=1, seed=3, rank=0, shuffle=True)
-    assert reader.steps_per_stretch == 4
-    starts = [reader.clip_starts(s)[0] for s in range(40)]
+    schedule = schedule_of(videos, 5, 1, seed=3, rank=0, shuffle=True)  # 30 and 20 frames: stretches of 20
+    assert schedule.steps_per_stretch == 4
+    starts = [schedule.clip_starts(s)[0] for s in range(40)]
     for stretch in range(10):
         (video, first), *rest = starts[4 * stretch : 4 * stretch + 4]
         assert rest == [(video, first + 5), (video, first + 10), (video, first + 15)]  # consecutive clips
-        assert first + 20 <= infos[video].num_frames
+        assert first + 20 <= schedule.infos[video].num_frames
     assert len({starts[4 * k] for k in range(10)}) > 3  # stretches start at random places
 
 
-def test_clips_in_order_walk_through_every_video(videos):
-    infos = probe_videos(videos, 5, "cpu")  # 30 and 20 frames: 6 + 4 clips of 5
-    reader = CpuClipReader(infos, clip_length=5, clips_per_step=2, seed=0, rank=0)
-    starts = [c for s in range(5) for c in reader.clip_starts(s)]
-    assert starts == [(0, 0), (0, 5), (0, 10), (0, 15), (0, 20), (0, 25), (1, 0), (1, 5), (1, 10), (1, 15)]
-    assert reader.clip_starts(5) == [(0, 0), (0, 5)]  # then around again
+def test_clips_in_order_walk_stretch_after_stretch(videos):
+    schedule = schedule_of(videos, 5, 2, seed=0, rank=0)  # 30 and 20 frames: one stretch of 20 in each
+    starts = [c for s in range(5) for c in schedule.clip_starts(s)]
+    assert starts == [(0, 0), (0, 5), (0, 10), (0, 15), (1, 0), (1, 5), (1, 10), (1, 15), (0, 0), (0, 5)]
+    two = [schedule_of(videos, 5, 2, seed=0, rank=rank, world=2) for rank in (0, 1)]
+    assert [two[0].clip_starts(s) for s in (0, 2)] == [[(0, 0), (0, 5)], [(0, 0), (0, 5)]]  # stretch 0 of 2, again
+    assert two[1].clip_starts(0) == [(1, 0), (1, 5)]  # each process its own stretches
+    assert schedule_of(videos, 5, 2, seed=0, rank=0, world=3).stretch_frames == 10  # shorter: a stretch each
+    with pytest.raises(UserError, match="5 stretches of 10 frames, fewer than the 6 processes"):
+        schedule_of(videos, 5, 2, seed=0, rank=0, world=6)
 
 
 def test_video_checks(videos, tmp_path):
+    def stream(video_dir, clip_length=5):
+        return ClipStream(UnlabeledConfig(video_dir=video_dir, clip_length=clip_length, reader="cpu"), (32, 32), CPU,
+                          0, 1, seed=0, first_step=0, augmentation="none")
+
     with pytest.raises(UserError, match="fewer than --unlabeled.clip-length 25"):
-        probe_videos(videos, 25, "cpu")
+        stream(videos, 25)
     with pytest.raises(UserError, match="set --unlabeled.video-dir"):
-        probe_videos(None, 5, "cpu")
+        stream(None)
     mpeg4 = tmp_path / "mpeg4"
     mpeg4.mkdir()
     with av.open(str(mpeg4 / "c.avi"), "w") as container:
@@ -79,9 +101,9 @@ def test_video_checks(videos, tmp_path):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    assert len(probe_videos(mpeg4, 4, "cpu")) == 1  # the CPU reader decodes it...
+    assert len(open_videos(mpeg4, "cpu", CPU, "--unlabeled.reader")[0]) == 1  # the CPU reader decodes it...
     with pytest.raises(UserError, match="mpeg4, which the DALI reader does not decode"):
-        probe_videos(mpeg4, 4, "dali")  # ...the DALI reader is told before training starts
+        check_dali_codecs(open_videos(mpeg4, "cpu", CPU, "--unlabeled.reader")[0])  # ...DALI's users are told before training
 
 
 def test_reader_choice():
@@ -96,8 +118,7 @@ def test_stream_resizes_like_labeled_frames(videos):
     stream = ClipStream(cfg, (32, 32), torch.device("cpu"), 0, 1, seed=0, first_step=0, augmentation="none")
     clips = stream.next(0)
     assert clips.images.shape == (8, 3, 32, 32) and clips.num_clips == 2 and clips.inverse is None
-    reader = CpuClipReader(stream.infos, 4, 2, seed=0, rank=0)
-    (video, start), _ = reader.clip_starts(0)
+    (video, start), _ = stream.schedule.clip_starts(0)
     info = stream.infos[video]
     frames = np.concatenate(list(read_frames(info, 64)))[start : start + 4]
     expected = resize_to_uint8(torch.from_numpy(frames).permute(0, 3, 1, 2), 32, 32).float() / 255

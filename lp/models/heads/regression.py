@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lp.data.images import rescale_pixels
+
 
 class RegressionHead(nn.Module):
     def __init__(self, in_channels: int, num_keypoints: int, image_hw: tuple[int, int]):
@@ -17,8 +19,8 @@ class RegressionHead(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         pooled = self.pool(features).flatten(1)  # (B, C)
-        fractions = self.linear(pooled).float().view(-1, self.num_keypoints, 2) + 0.5
-        return fractions * self.scale - 0.5  # (B, K, 2) image pixels
+        fractions = self.linear(pooled).float().view(-1, self.num_keypoints, 2)
+        return rescale_pixels(fractions, self.scale)  # (B, K, 2) image pixels (a 1-pixel image -> the image)
 
     def keypoints(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Regression has no likelihood of its own: confidence is 1 everywhere."""
