@@ -132,9 +132,10 @@ class UnlabeledConfig:
     """auto: NVIDIA DALI (GPU decoding) on a GPU where DALI is installed, else the CPU reader (PyAV);
     dali or cpu: force one."""
     shuffle: bool = False
-    """False: clips follow each other through the videos (every frame decoded once; each process
-    takes every n-th clip). True: clips come from stretches of up to 256 consecutive frames that
-    start at random frames (one seek per stretch; consecutive steps take consecutive clips)."""
+    """Clips come in stretches of up to 256 consecutive frames (one seek per stretch; consecutive
+    steps take consecutive clips). False: the stretches follow each other through the videos, each
+    process taking every n-th (a video's last frames that fill no whole stretch are not used).
+    True: each stretch starts at a random frame. Both readers read the same clips."""
     augment: bool = False
     """Augment each clip (one random transform for the whole clip; predictions are mapped back to
     original-frame pixels before any loss)."""
