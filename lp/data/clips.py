@@ -131,10 +131,11 @@ class DaliClipReader:
 
         @pipeline_def
         def clips_pipeline():
-            return fn.readers.video(
+            video, _ = fn.readers.video(  # a file list gives each sample a label too
                 device="gpu", file_list=path, file_list_frame_num=True, sequence_length=length,
                 random_shuffle=False, initial_fill=1, skip_vfr_check=True, name="clips",  # checked before, with a clearer message
             )
+            return video
 
         pipeline = clips_pipeline(batch_size=batch, num_threads=2, device_id=self.device.index or 0, prefetch_queue_depth=2)
         try:
