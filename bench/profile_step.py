@@ -1,6 +1,7 @@
 """Where a training step's time goes: torch.profiler over steps of the real loop, with each stage
-(labeled batch, clips, network, losses, backward, optimizer) labelled, reported per step as host
-time and GPU kernel time. It runs the loop's own `build_run` and `train_step`. For finding what keeps the pipeline efficiency below 1.
+(labeled batch, clips, network and losses, backward, optimizer: the labels train_step itself
+sets) reported per step as host time and GPU kernel time. It runs the loop's own `build_run` and
+`train_step`, unchanged. For finding what keeps the pipeline efficiency below 1.
 
     python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
 """
@@ -8,50 +9,21 @@ time and GPU kernel time. It runs the loop's own `build_run` and `train_step`. F
 from __future__ import annotations
 
 import argparse
-import functools
 import warnings
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
-from torch.profiler import ProfilerActivity, profile, record_function, schedule
+from torch.profiler import ProfilerActivity, profile, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import accelerate  # noqa: E402
 
-import lp.data.augment  # noqa: E402
-import lp.data.unlabeled  # noqa: E402
-import lp.engine.loop  # noqa: E402
-import lp.losses  # noqa: E402
-import lp.models  # noqa: E402
 from lp.cli import parse_train_args  # noqa: E402
 from lp.engine.loop import PRECISION, build_run, train_step  # noqa: E402
-
-STAGES = {
-    "labeled batch": (lp.engine.loop, "to_device"),
-    "augment": (lp.data.augment.Augmenter, "apply"),
-    "heatmaps": (lp.engine.loop, "compute_heatmaps"),
-    "clips": (lp.data.unlabeled.ClipStream, "next"),
-    "network": (lp.models.PoseModel, "forward"),
-    "losses": (lp.losses.LossBundle, "raw_terms"),
-    "combine": (lp.losses.LossBundle, "combine"),
-    "backward": (accelerate.Accelerator, "backward"),
-}
-
-
-def label(owner, name: str, stage: str) -> None:
-    original = getattr(owner, name)
-
-    @functools.wraps(original)
-    def wrapped(*args, **kwargs):
-        with record_function(f"stage: {stage}"):
-            return original(*args, **kwargs)
-
-    setattr(owner, name, wrapped)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,9 +33,6 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=30, help="steps profiled (after 60 warm-up steps)")
     args = parser.parse_args()
-    if not args.compile:  # compiled code has no Python-level stages to label inside its graph
-        for stage, (owner, name) in STAGES.items():
-            label(owner, name, stage)
     warmup = 60
     warnings.simplefilter("default")  # each synchronizing place once
     with tempfile.TemporaryDirectory() as run_dir:
@@ -90,7 +59,7 @@ def main() -> None:
     print(f"per step (ms), {args.steps} steps, {'compiled' if args.compile else 'eager'} {args.precision}:")
     print(f"  {'stage':<28} {'host':>8} {'GPU':>8}")
     for event in sorted(events, key=lambda e: -e.cpu_time_total):
-        if event.key.startswith("stage: ") or event.key.startswith("Optimizer.step"):
+        if event.key.startswith("stage: "):
             gpu = getattr(event, "device_time_total", getattr(event, "cuda_time_total", 0))
             print(f"  {event.key:<28} {event.cpu_time_total * per_step / 1000:8.2f} {gpu * per_step / 1000:8.2f}")
     wall = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
+from torch.profiler import record_function
 from tqdm import tqdm
 
 from lp.config import OptimConfig, TrainConfig
@@ -158,15 +159,21 @@ def train_step(run: Run, step: int) -> dict[str, torch.Tensor]:
     for micro in range(accum):
         if run.compiled:
             torch.compiler.cudagraph_mark_step_begin()
-        batch = run.make_batch(step * accum + micro)
-        clips = run.stream.next(step * accum + micro) if run.stream is not None else None
+        # the labels name the stages in a profile (bench/profile_step.py); nearly free otherwise
+        with record_function("stage: labeled batch"):
+            batch = run.make_batch(step * accum + micro)
+        with record_function("stage: clips"):
+            clips = run.stream.next(step * accum + micro) if run.stream is not None else None
         with nullcontext() if micro == accum - 1 else run.accelerator.no_sync(run.model):
-            loss, micro_terms = run.losses.combine(run.forward_terms(batch, clips), step)
-            run.accelerator.backward(loss / accum)
+            with record_function("stage: network and losses"):
+                loss, micro_terms = run.losses.combine(run.forward_terms(batch, clips), step)
+            with record_function("stage: backward"):
+                run.accelerator.backward(loss / accum)
         for name, value in micro_terms.items():
             terms[name] = terms.get(name, 0) + value / accum
-    run.optimizer.step()
-    run.optimizer.zero_grad(set_to_none=True)
+    with record_function("stage: optimizer"):
+        run.optimizer.step()
+        run.optimizer.zero_grad(set_to_none=True)
     return terms
 
 

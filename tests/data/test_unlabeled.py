@@ -145,3 +145,18 @@ def test_augmented_predictions_map_back_to_original_pixels(videos):
 def test_probe_counts_frames_of_the_bundled_video():
     info = probe_video(Path(__file__).resolve().parents[2] / "data/mirror-mouse-example/videos/test_vid.mp4")
     assert info.num_frames == 994 and info.codec == "h264"
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_stream_resumed_at_a_step_gives_the_clips_of_an_uninterrupted_run(videos, shuffle):
+    """What the loop does on --run.resume-from: a new ClipStream from the saved step."""
+    cfg = UnlabeledConfig(video_dir=videos, clip_length=4, clips_per_step=2, reader="cpu", shuffle=shuffle)
+
+    def stream(first_step):
+        return ClipStream(cfg, (32, 32), CPU, 0, 1, seed=7, first_step=first_step, augmentation="none")
+
+    uninterrupted = stream(0)
+    expected = [uninterrupted.next(step).images for step in range(7)][5:]
+    resumed = stream(5)
+    for step, images in zip((5, 6), expected):
+        torch.testing.assert_close(resumed.next(step).images, images, rtol=0, atol=0)
