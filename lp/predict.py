@@ -55,12 +55,13 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
             predict_labeled(cfg, models, folders)
         return
     device = models[0].device
-    infos, reader = open_videos(Path(cfg.videos), cfg.reader, device, "--reader")  # all checked before any work
-    mine = share_videos([info.num_frames for info in infos], world)[rank]
+    chosen = open_videos(Path(cfg.videos), cfg.reader, device, "--reader")  # all checked before any work
+    mine = share_videos([info.num_frames for info, _ in chosen], world)[rank]
     where = f" on {world} processes ({len(mine)} here, process {rank})" if world > 1 else ""
-    print(f"lp: {len(infos)} video{'s' * (len(infos) > 1)}{where}, decoded by "
-          f"{'DALI on the GPU' if reader == 'dali' else 'PyAV on the CPU'}")
-    for info in (infos[i] for i in mine):
+    on_gpu = sum(reader == "dali" for _, reader in chosen)
+    how = {len(chosen): "DALI on the GPU", 0: "PyAV on the CPU"}.get(on_gpu, f"{on_gpu} by DALI on the GPU, the rest by PyAV on the CPU")
+    print(f"lp: {len(chosen)} video{'s' * (len(chosen) > 1)}{where}, decoded by {how}")
+    for info, reader in (chosen[i] for i in mine):
         stem = info.path.stem
         pending = [
             (model, folder) for model, folder in zip(models, folders)

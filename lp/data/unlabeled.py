@@ -31,7 +31,10 @@ class ClipStream:
         self.cfg, self.image_hw, self.device = cfg, image_hw, device
         if cfg.video_dir is None:
             raise UserError("an unsupervised loss is enabled but no videos are given: set --unlabeled.video-dir")
-        self.infos, self.reader_name = open_videos(cfg.video_dir, cfg.reader, device, "--unlabeled.reader")
+        chosen = open_videos(cfg.video_dir, cfg.reader, device, "--unlabeled.reader")
+        self.infos = [info for info, _ in chosen]
+        # one reader for the whole schedule: the CPU reader when DALI cannot read every video
+        self.reader_name = "dali" if all(reader == "dali" for _, reader in chosen) else "cpu"
         for info in self.infos:
             if info.num_frames < cfg.clip_length:
                 raise UserError(

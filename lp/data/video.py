@@ -50,6 +50,8 @@ def _unreadable(path: Path, error: Exception) -> UserError:
     size = path.stat().st_size
     if size == 0:
         return UserError(f"video {path} is empty (0 bytes): copy or record it again")
+    if isinstance(error, av.error.EOFError):
+        return UserError(f"video {path} has no frames: it ends right after its header (an empty or cut-off recording)")
     with open(path, "rb") as handle:
         head = handle.read(12)
     if head[4:8] == b"ftyp" and "moov" not in _mp4_boxes(path):
@@ -93,6 +95,12 @@ class VideoInfo:
     """Presentation time stamp of frame 0, in the stream's time base."""
     pts_step: int = 1
     """Time-base ticks between frames (constant: the frame rate was checked)."""
+    pixel_format: str = "yuv420p"
+    """FFmpeg's name of the decoded pictures' format (yuv420p, yuv444p, gray, yuv420p10le, ...)."""
+    rotation: int = 0
+    """Degrees (0, 90, 180, 270) by which the stored pictures are turned counterclockwise for
+    display (the container's display matrix). Readers return displayed frames; width and height
+    above are the displayed ones, so predictions are in displayed pixels."""
 
 
 def probe_video(path: Path) -> VideoInfo:
@@ -108,20 +116,26 @@ def probe_video(path: Path) -> VideoInfo:
     try:
         with container:
             if not container.streams.video:
-                raise UserError(f"{path} has no video stream")
+                raise UserError(f"{path} has no video stream (or only an empty one): check that the recording is not empty")
             stream = container.streams.video[0]
             listed = stream.frames  # the container's index (0 where the format keeps none)
             pts = np.array([p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0])
+            if len(pts) == 0:
+                raise UserError(f"video {path} has no frames: check that the recording is not empty")
             fps = float(stream.average_rate or stream.guessed_rate or 0)
             pts = np.sort(pts)
             steps = np.diff(pts)
             step = int(np.median(steps)) if len(steps) else 1
-            first = int(pts[0]) if len(pts) else 0
-            info = VideoInfo(path, len(pts), fps, stream.width, stream.height, stream.codec_context.name, first, step)
+            container.seek(0)  # the first picture: its format and its display rotation
+            picture = next(container.decode(stream), None)
+            if picture is None:
+                raise UserError(f"video {path}: no frame can be decoded: {_reencode_hint(path)}")
+            rotation = round(picture.rotation / 90) % 4 * 90
+            width, height = (stream.height, stream.width) if rotation in (90, 270) else (stream.width, stream.height)
+            info = VideoInfo(path, len(pts), fps, width, height, stream.codec_context.name, int(pts[0]), step,
+                             picture.format.name, rotation)
     except av.error.FFmpegError as error:
         raise UserError(f"video {path}: reading failed ({error}): {_reencode_hint(path)}") from None
-    if info.num_frames == 0:
-        raise UserError(f"video {path} has no frames: check that the recording is not empty")
     if listed > info.num_frames:  # the index lists frames whose data is not in the file
         gaps = np.flatnonzero(np.abs(steps - step) > 1)
         readable = int(gaps[0]) + 1 if len(gaps) else info.num_frames
@@ -136,6 +150,11 @@ def probe_video(path: Path) -> VideoInfo:
             f"units), so frame numbers and times disagree: {_reencode_hint(path, fps=info.fps)}"
         )
     return info
+
+
+def displayed(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """A stored picture (H, W, 3) turned as the container says it is displayed."""
+    return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
 
 
 def frame_to_rgb(frame: av.VideoFrame, dali_colors: bool = True) -> np.ndarray:
@@ -158,7 +177,7 @@ def read_frames(info: VideoInfo, batch_size: int, dali_colors: bool = True) -> I
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for frame in container.decode(stream):
-                batch.append(frame_to_rgb(frame, dali_colors))
+                batch.append(displayed(frame_to_rgb(frame, dali_colors), info.rotation))
                 decoded += 1
                 if len(batch) == batch_size:
                     yield np.stack(batch)
@@ -207,7 +226,7 @@ class ClipCursor:
                 index = round((frame.pts - self.info.first_pts) / self.info.pts_step)
                 self.next_index = index + 1
                 if index >= start:
-                    out.append(frame_to_rgb(frame))
+                    out.append(displayed(frame_to_rgb(frame), self.info.rotation))
                     if len(out) == length:
                         break
         except av.error.FFmpegError as error:
@@ -264,7 +283,20 @@ def list_videos(path: Path) -> list[Path]:
 
 
 DALI_CODECS = ("h264", "hevc")
-"""Codecs the DALI GPU reader decodes; other videos need --unlabeled.reader cpu."""
+"""Codecs the DALI GPU reader decodes (NVDEC), in 8-bit 4:2:0 pictures."""
+
+
+def dali_cannot_read(info: VideoInfo) -> str | None:
+    """Why DALI's GPU reader cannot give this video's frames as lp's CPU reader gives them, or
+    None when it can: NVDEC through DALI decodes H.264 and HEVC in 8-bit 4:2:0, and DALI ignores
+    the display rotation."""
+    if info.codec not in DALI_CODECS:
+        return f"its codec is {info.codec} (DALI decodes {', '.join(DALI_CODECS)})"
+    if info.pixel_format != "yuv420p":
+        return f"its pictures are {info.pixel_format} (DALI decodes 8-bit 4:2:0, yuv420p)"
+    if info.rotation:
+        return f"it is displayed rotated by {info.rotation} degrees, which DALI ignores"
+    return None
 
 
 def dali_installed() -> bool:
@@ -272,7 +304,7 @@ def dali_installed() -> bool:
 
 
 def choose_reader(choice: str, device: torch.device, flag: str = "--unlabeled.reader") -> str:
-    """'dali' or 'cpu' for the flag's value auto|dali|cpu on this device."""
+    """'dali' or 'cpu' for the flag's value auto|dali|cpu on this device, before any video is seen."""
     if choice == "cpu":
         return "cpu"
     if choice == "dali":
@@ -285,20 +317,29 @@ def choose_reader(choice: str, device: torch.device, flag: str = "--unlabeled.re
 
 
 def check_dali_codecs(infos: list[VideoInfo], flag: str = "--unlabeled.reader") -> None:
+    """With the DALI reader forced: one line for the first video it cannot read, before any work."""
     for info in infos:
-        if info.codec not in DALI_CODECS:
+        reason = dali_cannot_read(info)
+        if reason:
             raise UserError(
-                f"video {info.path} is {info.codec}, which the DALI reader does not decode ({', '.join(DALI_CODECS)}): "
-                f"re-encode it with ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4, or use {flag} cpu"
+                f"video {info.path} cannot be read by DALI: {reason}; use {flag} cpu (or auto, which picks the reader "
+                f"per video), or re-encode it: ffmpeg -i {info.path} -c:v libx264 -pix_fmt yuv420p OUT.mp4"
             )
 
 
-def open_videos(path: Path, choice: str, device: torch.device, flag: str) -> tuple[list[VideoInfo], str]:
-    """A video file or a folder of videos, each probed and checked before any work starts, and
-    the reader that will decode them ('dali' or 'cpu', from the flag's value auto|dali|cpu on
-    this device). The one way training and prediction open videos."""
+def open_videos(path: Path, choice: str, device: torch.device, flag: str) -> list[tuple[VideoInfo, str]]:
+    """A video file or a folder of videos, each probed and checked before any work starts, with
+    the reader that will decode it ('dali' or 'cpu'). auto picks DALI on a GPU where it is
+    installed, per video: a video DALI cannot read goes to the CPU reader, with one line saying
+    why. The one way training and prediction open videos."""
     reader = choose_reader(choice, device, flag)
     infos = [probe_video(video) for video in list_videos(Path(path))]
-    if reader == "dali":
+    if reader == "dali" and choice == "dali":
         check_dali_codecs(infos, flag)
-    return infos, reader
+    chosen = []
+    for info in infos:
+        reason = dali_cannot_read(info) if reader == "dali" else None
+        if reason:
+            print(f"lp: {info.path.name}: read on the CPU, since {reason}")
+        chosen.append((info, "cpu" if reason else reader))
+    return chosen

@@ -28,7 +28,7 @@ def videos(tmp_path: Path) -> Path:
 
 
 def schedule_of(videos: Path, clip_length: int, clips_per_step: int, **kwargs) -> ClipSchedule:
-    infos, _ = open_videos(videos, "cpu", CPU, "--unlabeled.reader")
+    infos = [info for info, _ in open_videos(videos, "cpu", CPU, "--unlabeled.reader")]
     return ClipSchedule(infos, clip_length, clips_per_step, **kwargs)
 
 
@@ -101,9 +101,9 @@ def test_video_checks(videos, tmp_path):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    assert len(open_videos(mpeg4, "cpu", CPU, "--unlabeled.reader")[0]) == 1  # the CPU reader decodes it...
-    with pytest.raises(UserError, match="mpeg4, which the DALI reader does not decode"):
-        check_dali_codecs(open_videos(mpeg4, "cpu", CPU, "--unlabeled.reader")[0])  # ...DALI's users are told before training
+    [(info, reader)] = open_videos(mpeg4, "cpu", CPU, "--unlabeled.reader")  # the CPU reader decodes it...
+    with pytest.raises(UserError, match="c.avi cannot be read by DALI: its codec is mpeg4 .*--unlabeled.reader cpu"):
+        check_dali_codecs([info])  # ...and with DALI forced, the user is told before training
 
 
 def test_reader_choice():
