@@ -79,3 +79,32 @@ def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
     print(f"predictions DALI vs CPU reader: median |difference| {np.median(difference):.4f}, max {difference.max():.3f}")
     assert difference.max() < 1e-3  # the same frames through the same network
     assert (tmp_path / "dali" / "test_vid_pca_multiview_error.csv").is_file()
+
+
+def test_auto_reads_each_video_with_the_reader_that_can(tmp_path, monkeypatch, capsys):
+    """A folder mixing a 4:2:0 and a 4:4:4 H.264 video: under auto the first goes to DALI, the
+    second (which NVDEC cannot decode) to the CPU reader with a line saying why, and both are
+    predicted; forcing DALI stops before any work with one line naming the video."""
+    from lp.cli import parse_train_args
+    from lp.config import PredictConfig
+    from lp.engine.loop import train
+    from lp.errors import UserError
+    from lp.predict import predict
+    from tests.conftest import write_project
+    from tests.data.test_formats import LOSSLESS, encode
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    encode(folder / "plain.mp4", "libx264", "yuv420p", options=LOSSLESS)
+    encode(folder / "full.mp4", "libx264", "yuv444p", options=LOSSLESS)
+    write_project(tmp_path / "project")
+    train(parse_train_args(tiny_args(tmp_path / "project", tmp_path / "run")))
+    capsys.readouterr()
+    predict(PredictConfig(run_dir=(tmp_path / "run",), videos=folder, output_dir=tmp_path / "out", batch_size=4))
+    out = capsys.readouterr().out
+    assert "full.mp4: read on the CPU, since its pictures are yuv444p" in out
+    assert "1 by DALI on the GPU, the rest by PyAV on the CPU" in out
+    for stem in ("plain", "full"):
+        assert len(pd.read_csv(tmp_path / "out" / f"{stem}.csv", header=[0, 1, 2], index_col=0)) == 6
+    with pytest.raises(UserError, match="full.mp4 cannot be read by DALI: its pictures are yuv444p"):
+        predict(PredictConfig(run_dir=(tmp_path / "run",), videos=folder, output_dir=tmp_path / "o2", reader="dali"))

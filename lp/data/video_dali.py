@@ -39,6 +39,7 @@ def read_frames_dali(
     `decoders` pipelines (one hardware decoder session each) read contiguous shares of the
     stretches and are taken in turn, so batches of different shares interleave."""
     length = max(batch_size, stretch_frames // batch_size * batch_size)
+    length = min(length, info.num_frames)  # a video shorter than a stretch: one sequence of all its frames
     num_stretches = math.ceil(info.num_frames / length)
     decoders = max(1, min(decoders, num_stretches))
 
