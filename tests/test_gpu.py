@@ -91,7 +91,7 @@ def test_auto_reads_each_video_with_the_reader_that_can(tmp_path, monkeypatch, c
     from lp.errors import UserError
     from lp.predict import predict
     from tests.conftest import write_project
-    from tests.data.test_formats import LOSSLESS, encode
+    from tests.data.test_formats import FRAMES, LOSSLESS, encode
 
     folder = tmp_path / "videos"
     folder.mkdir()
@@ -105,6 +105,6 @@ def test_auto_reads_each_video_with_the_reader_that_can(tmp_path, monkeypatch, c
     assert "full.mp4: read on the CPU, since its pictures are yuv444p" in out
     assert "1 by DALI on the GPU, the rest by PyAV on the CPU" in out
     for stem in ("plain", "full"):
-        assert len(pd.read_csv(tmp_path / "out" / f"{stem}.csv", header=[0, 1, 2], index_col=0)) == 6
+        assert len(pd.read_csv(tmp_path / "out" / f"{stem}.csv", header=[0, 1, 2], index_col=0)) == FRAMES
     with pytest.raises(UserError, match="full.mp4 cannot be read by DALI: its pictures are yuv444p"):
         predict(PredictConfig(run_dir=(tmp_path / "run",), videos=folder, output_dir=tmp_path / "o2", reader="dali"))

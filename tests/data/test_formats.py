@@ -21,7 +21,7 @@ from lp.predict import predict
 from tests.conftest import tiny_args, write_project
 
 CPU = torch.device("cpu")
-FRAMES = 6
+FRAMES = 16
 
 
 def pictures(width: int, height: int, count: int = FRAMES) -> np.ndarray:
@@ -41,7 +41,7 @@ def pictures(width: int, height: int, count: int = FRAMES) -> np.ndarray:
 
 def encode(path: Path, codec: str, pixel_format: str, width: int = 64, height: int = 48, rotation: int = 0,
            options: dict | None = None, pts_ms: list[int] | None = None) -> np.ndarray:
-    source = pictures(width, height)
+    source = pictures(width, height, FRAMES if pts_ms is None else len(pts_ms))
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=25)
         stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
@@ -155,3 +155,10 @@ def test_broken_videos_each_say_what_is_wrong(tmp_path):
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     with pytest.raises(UserError, match="cut.mp4 is truncated"):
         probe_video(truncated)
+
+
+def test_a_few_frames_go_to_the_cpu_reader(tmp_path):
+    from tests.data.test_video import write_video
+
+    write_video(tmp_path / "short.mp4", num_frames=3)
+    assert "3 frames, too few for DALI" in dali_cannot_read(probe_video(tmp_path / "short.mp4"))
