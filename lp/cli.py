@@ -155,7 +155,7 @@ def _fold_tyro_error(text: str, prog: str) -> str:
             break
         lines.append(line)
     if not lines:
-        return f"invalid arguments (see python {prog} --help)"
+        return f"invalid arguments (see {_help_command(prog)})"
     title, body = lines[0], " ".join(lines[1:])
     # tyro's box title repeats the body's first words ("Invalid choice" / "invalid choice ..."),
     # and its "Error parsing X:" names a section rather than a flag: keep what says something.
@@ -164,7 +164,12 @@ def _fold_tyro_error(text: str, prog: str) -> str:
     body = re.sub(r"^Error parsing (--[\w.-]+): ", r"\1: ", body)
     body = re.sub(r"^Error parsing [\w.-]+: ", "", body)
     text = f"{title.lower()}: {body}" if title else body
-    return f"{text} (see python {prog} --help)"
+    return f"{text} (see {_help_command(prog)})"
+
+
+def _help_command(prog: str) -> str:
+    """python train.py --help, or lp-train --help for the installed command."""
+    return f"python {prog} --help" if prog.endswith(".py") else f"{prog} --help"
 
 
 def config_to_dict(cfg) -> dict:

@@ -365,8 +365,11 @@ class PredictConfig:
 
     run_dir: tuple[Path, ...]
     """One or more run directories written by train.py."""
-    videos: Path
+    videos: Path | None = None
     """A video file, a folder of videos (mp4, avi, mov, mkv), or a labels CSV (adds pixel error)."""
+    export: Literal["none", "onnx"] = "none"
+    """onnx: also write <run-dir>/export/model.onnx (backbone + head + keypoints, any batch size),
+    checked against PyTorch with onnxruntime; --videos may then be left out."""
     output_dir: Path | None = None
     """Where to write. Default: <run-dir>/video_preds/. With several runs, each gets
     <output-dir>/<run name>/."""
@@ -383,6 +386,7 @@ class PredictConfig:
     def __post_init__(self) -> None:
         _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")
         _check(self.batch_size > 0, f"--batch-size must be > 0, got {self.batch_size}")
+        _check(self.videos is not None or self.export != "none", "--videos is needed (or --export onnx alone)")
 
 
 @dataclass(kw_only=True)

@@ -48,6 +48,14 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
     """Every video through every run. With several processes (rank of world), each process takes
     whole videos of its own share (share_videos) and writes their outputs; the files are the same
     as one process would write."""
+    if cfg.export == "onnx" and rank == 0:
+        from lp.export import export_onnx
+
+        for run in cfg.run_dir:
+            path, report = export_onnx(run)
+            print(f"lp: wrote {path}: {report}")
+    if cfg.videos is None:
+        return
     models = [Model.from_dir(run, device=device, precision=cfg.precision) for run in cfg.run_dir]
     folders = output_dirs(cfg)
     if Path(cfg.videos).suffix.lower() == ".csv":

@@ -131,3 +131,23 @@ def test_no_config_says_what_it_trains(capsys):
     assert "no --config given: resnet18 at 256x256 for 2000 steps" in notice and "configs/mouse.py" in notice
     parse_train_args(["--config", str(ROOT / "configs/mouse.py")])
     assert capsys.readouterr().err == ""
+
+
+def test_console_commands_are_the_scripts(capsys):
+    """pyproject's lp-train / lp-predict / lp-render name functions that exist and parse as the
+    scripts do (installing is not repeated here: it copies the same package)."""
+    import importlib
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"lp-train", "lp-predict", "lp-render"}
+    for name, target in scripts.items():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
+    from lp.commands import train
+
+    with pytest.raises(SystemExit) as done:
+        train(["--help"], prog="lp-train")
+    assert done.value.code == 0 and "usage: lp-train" in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"see lp-train --help"):
+        train(["--train.max-steps", "x"], prog="lp-train")

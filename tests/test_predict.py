@@ -1,6 +1,7 @@
 """predict.py and the Model API on a tiny trained run and short videos made here."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -142,3 +143,46 @@ def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
             assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
         else:  # HDF5 files hold their creation time: compare the tables
             pd.testing.assert_frame_equal(pd.read_hdf(tmp_path / "one" / name), pd.read_hdf(tmp_path / "two" / name))
+
+
+def test_onnx_export_runs_without_lp_and_matches_torch(run_dir, tmp_path):
+    """predict.py --run-dir RUN --export onnx: a file onnxruntime runs on any batch size, giving
+    the keypoints PyTorch gives (checked inside the export, and again here on frames)."""
+    import json
+    import subprocess
+    import sys
+
+    import onnx
+    import onnxruntime
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "predict.py", "--run-dir", str(run_dir), "--export", "onnx"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    path = run_dir / "export" / "model.onnx"
+    assert f"wrote {path}: onnxruntime matches PyTorch within 0.001 px" in done.stdout
+    metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert json.loads(metadata["keypoint_names"]) == ["nose", "left", "right"]
+    height, width = int(metadata["input_height"]), int(metadata["input_width"])
+    # as a user without lp would: frames of another size, resized, through onnxruntime
+    model = Model.from_dir(run_dir, device="cpu")
+    frames = np.random.default_rng(0).integers(0, 255, (3, 60, 80, 3), dtype=np.uint8)
+    import torch
+
+    from lp.data.images import resize_to_uint8
+
+    images = resize_to_uint8(torch.from_numpy(frames).permute(0, 3, 1, 2), height, width).float().numpy() / 255
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    keypoints, confidence = session.run(None, {"images": images})
+    assert keypoints.shape == (3, 3, 2) and confidence.shape == (3, 3)
+    x = (keypoints[..., 0] + 0.5) * 80 / width - 0.5
+    table = model.predict_frames(frames)
+    ours = table.xs("likelihood", axis=1, level=2).to_numpy()
+    np.testing.assert_allclose(confidence, ours, atol=1e-4)
+    np.testing.assert_allclose(x, table.xs("x", axis=1, level=2).to_numpy(), atol=1e-3)  # in the frames' pixels
+
+
+def test_predict_needs_videos_or_export():
+    with pytest.raises(ValueError, match="--videos is needed"):
+        PredictConfig(run_dir=(Path("r"),))

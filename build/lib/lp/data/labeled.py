@@ -1,0 +1,61 @@
+"""Labeled frames as the training loop uses them: every image decoded once, resized, in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lp.config import DataConfig
+from lp.data.images import load_images, scale_to_original, scale_to_resized
+from lp.data.labels import LabeledFrames, read_labels, skeleton_edges
+from lp.data.split import compute_split, split_names
+from lp.errors import UserError
+
+
+@dataclass
+class LabeledData:
+    frames: LabeledFrames
+    images: torch.Tensor
+    """(N, 3, H, W) uint8, resized to the network input."""
+    keypoints: torch.Tensor
+    """(N, K, 2) float32 in resized-image pixels; NaN = unlabeled."""
+    sizes: np.ndarray
+    """(N, 2) original (width, height) of each image."""
+    split: dict[str, np.ndarray]
+    """Frame indices of the train / val / test splits."""
+
+    @property
+    def image_hw(self) -> tuple[int, int]:
+        return tuple(self.images.shape[-2:])
+
+    @property
+    def split_of_frame(self) -> list[str]:
+        return split_names(self.split, len(self.frames.image_paths))
+
+    def to_original(self, xy: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
+        """(N, K, 2) network-input pixels of the frames `indices` (default all) -> original pixels."""
+        sizes = self.sizes if indices is None else self.sizes[indices]
+        return scale_to_original(xy, sizes, *self.image_hw)
+
+
+def load_labeled_data(cfg: DataConfig) -> LabeledData:
+    data_dir = Path(cfg.data_dir)
+    if not data_dir.is_dir():
+        raise UserError(f"data directory {data_dir} not found: set --data.data-dir to your project folder")
+    if not any(data_dir.iterdir()):
+        raise UserError(f"data directory {data_dir} is empty: it needs {cfg.csv_file} and the labeled images")
+    frames = read_labels(data_dir / cfg.csv_file)
+    try:
+        skeleton_edges(frames.keypoint_names, cfg.skeleton)
+    except ValueError as error:
+        raise UserError(f"{data_dir / cfg.csv_file}: {error}") from None
+    images, sizes = load_images(data_dir, frames.image_paths, cfg.image_height, cfg.image_width)
+    keypoints = scale_to_resized(frames.keypoints, sizes, cfg.image_height, cfg.image_width)
+    try:
+        split = compute_split(len(frames.image_paths), cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.train_frames)
+    except ValueError as error:
+        raise UserError(f"{data_dir / cfg.csv_file}: {error}: lower --data.val-fraction/--data.test-fraction") from None
+    return LabeledData(frames, images, torch.from_numpy(keypoints).float(), sizes, split)

@@ -1,0 +1,45 @@
+"""Predicting labeled frames with the network, split across processes and gathered back."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+from lp.models import compute_keypoints
+
+
+@torch.no_grad()
+def predict_images(
+    model, images: torch.Tensor, batch_size: int, accelerator: Accelerator, dtype: torch.dtype | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 3, H, W) uint8 images at the network's input size -> xy (N, K, 2) in network-input
+    pixels and confidence (N, K), identical on every process (each predicts a slice through
+    lp.models.compute_keypoints, then all slices are gathered). dtype: autocast precision."""
+    device, count = accelerator.device, len(images)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    per_process = math.ceil(count / world)
+    mine = range(rank * per_process, min(count, (rank + 1) * per_process))
+    was_training = model.training
+    model.eval()
+    input_hw = tuple(images.shape[-2:])  # labeled images are stored at the network's input size
+    parts = []
+    for start in range(mine.start, mine.stop, batch_size):
+        batch = images[start : min(start + batch_size, mine.stop)].to(device, non_blocking=True)
+        parts.append(compute_keypoints(model, batch, input_hw, dtype))
+    model.train(was_training)
+    num_keypoints = parts[0].shape[1] if parts else _num_keypoints(model, images, device)
+    local = torch.zeros(per_process, num_keypoints, 3, device=device)
+    if parts:
+        local[: len(mine)] = torch.cat(parts)
+    gathered = accelerator.gather(local)[:count].cpu().numpy() if world > 1 else local[:count].cpu().numpy()
+    return gathered[..., :2].astype(np.float64), gathered[..., 2].astype(np.float64)
+
+
+def _num_keypoints(model, images: torch.Tensor, device) -> int:
+    """Processes with no frames to predict still need the shape for the gather."""
+    model.eval()
+    outputs = model(images[:1].to(device).float() / 255)
+    return model.keypoints(outputs)[0].shape[1]

@@ -1,0 +1,399 @@
+"""The training loop. `train` reads top to bottom: `build_run` makes a run's parts (data, model,
+losses, optimizer, clip stream, run directory), then one loop over steps calls `train_step` and,
+every so often, logs, validates and saves; last, predictions on every labeled frame."""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list, set_seed
+from torch.profiler import record_function
+from tqdm import tqdm
+
+from lp.config import OptimConfig, TrainConfig
+from lp.cli import dump_config
+from lp.data.augment import Augmenter, flip_permutation, to_device
+from lp.data.batch import ClipBatch, ClipPredictions, LabeledBatch
+from lp.data.heatmaps import compute_heatmaps
+from lp.data.labeled import LabeledData, load_labeled_data
+from lp.data.unlabeled import ClipStream, clips_to_original
+from lp.engine.distributed import run_all_or_none
+from lp.engine.checkpoint import BestWeights, TrainState, export_model, exported_model_path, load_exported
+from lp.engine.evaluate import predict_images
+from lp.engine.sampler import BatchSampler
+from lp.engine.schedule import backbone_trainable, compute_lr
+from lp.errors import UserError
+from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_predictions_csv
+from lp.losses import LossBundle, fit_unsupervised
+from lp.models.pca import save_fitted
+from lp.metrics import compute_pixel_error, summarize_pixel_error
+from lp.models import AUTOCAST_DTYPES, PoseModel, build_model
+from lp.viz.draw import draw_labels_and_predictions
+
+PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    pixel_error: dict[str, dict[str, float]]
+    """Mean / median / count of the pixel error per split, from the exported best model."""
+    step_times_s: list[float]
+    """Wall-clock time after each step of this session (the last one after a device sync)."""
+    last_weights: dict[str, torch.Tensor]
+    """This process's weights after the last step (CPU copy), before the best model is loaded
+    for the final predictions: with several processes they must be identical on every one."""
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    # cpu=True on machines without a GPU lets `accelerate launch` start gloo processes there too.
+    accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision], cpu=not torch.cuda.is_available())
+    # an error on one process ends them all, instead of leaving the others waiting in a collective
+    return run_all_or_none(lambda: train_run(cfg, accelerator), accelerator.process_index, accelerator.num_processes)
+
+
+def train_run(cfg: TrainConfig, accelerator: Accelerator) -> TrainResult:
+    run = build_run(cfg, accelerator)
+    state, max_steps, is_main = run.state, cfg.train.max_steps, accelerator.is_main_process
+    has_val = len(run.data.split["val"]) > 0
+    running: dict[str, torch.Tensor] = {}
+    running_steps, last_log, paused_s = 0, time.perf_counter(), 0.0
+    step_times: list[float] = []
+    progress = tqdm(range(state.step, max_steps), initial=state.step, total=max_steps, disable=not is_main, desc="training")
+    run.model.train()
+    for step in progress:
+        terms = train_step(run, step)
+        for name, value in terms.items():
+            running[name] = running.get(name, 0) + value
+        state.step, running_steps = step + 1, running_steps + 1
+        last = state.step == max_steps
+
+        if state.step % cfg.train.log_every_steps == 0 or last:
+            values = {name: (value / running_steps).item() for name, value in running.items()}
+            images_per_s = running_steps * run.frames_per_step / (time.perf_counter() - last_log - paused_s)
+            if is_main:
+                for name, value in values.items():
+                    run.writer.add_scalar(f"train/{name}", value, state.step)
+                run.writer.add_scalar("train/lr", compute_lr(cfg.optim, step, max_steps), state.step)
+                run.writer.add_scalar("train/images_per_s", images_per_s, state.step)
+                progress.set_postfix(loss=f"{values['total']:.4g}", img_s=f"{images_per_s:.0f}")
+            running, running_steps, last_log, paused_s = {}, 0, time.perf_counter(), 0.0
+        pause_start = time.perf_counter()  # images/s counts training only, not these pauses
+        if has_val and (state.step % cfg.eval.val_every_steps == 0 or last):
+            validate(run, state.step)
+        if state.step % cfg.train.checkpoint_every_steps == 0 or last:
+            save_checkpoint(run)
+        paused_s += time.perf_counter() - pause_start
+        step_times.append(time.perf_counter())
+    if accelerator.device.type == "cuda":
+        torch.cuda.synchronize(accelerator.device)
+    if step_times:
+        step_times[-1] = time.perf_counter()
+    progress.close()
+    last_weights = {name: value.detach().cpu().clone() for name, value in run.network.state_dict().items()}
+
+    # Predictions on every labeled frame with the best model (the last one without a val split).
+    accelerator.wait_for_everyone()  # the main process has written the exported models
+    chosen = exported_model_path(run.run_dir)
+    run.network.load_state_dict(load_exported(chosen)[0])
+    summary = write_labeled_predictions(
+        run.network, run.data, run.images, run.run_dir, cfg.eval.batch_size, accelerator, AUTOCAST_DTYPES[cfg.train.precision]
+    )
+    if is_main:
+        run.writer.close()
+        print_summary(summary, chosen)
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainResult(run.run_dir, summary, step_times, last_weights)
+
+
+@dataclass
+class Run:
+    """The parts of one training run, made by build_run and used by train_step, validate and
+    save_checkpoint."""
+
+    cfg: TrainConfig
+    accelerator: Accelerator
+    data: LabeledData
+    images: torch.Tensor
+    """(N, 3, H, W) uint8: every labeled image, resized, on the device."""
+    model: torch.nn.Module
+    """The network as prepared by Accelerate (wrapped for several processes)."""
+    network: PoseModel
+    """The network itself (state dicts, keypoints)."""
+    losses: LossBundle
+    optimizer: torch.optim.Optimizer
+    stream: ClipStream | None
+    run_dir: Path
+    writer: object | None
+    """TensorBoard SummaryWriter on the main process, else None."""
+    make_batch: Callable[[int], LabeledBatch]
+    """micro-step -> this process's augmented labeled batch with its targets, on the device."""
+    forward_terms: Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]
+    """Labeled and unlabeled frames through the network in one pass, then every raw loss term."""
+    channels_last: bool
+    compiled: bool
+    frames_per_step: int
+    """Labeled + unlabeled frames through the network per optimizer step, over all processes."""
+    state: TrainState = field(default_factory=TrainState)
+    best: BestWeights = field(default_factory=BestWeights)
+
+
+def train_step(run: Run, step: int) -> dict[str, torch.Tensor]:
+    """One optimizer step (its micro-steps accumulated): learning rate and backbone freeze for
+    `step`, forward, losses, backward, update. Returns the detached terms, averaged over micro-steps."""
+    cfg, accum = run.cfg, run.cfg.train.grad_accum_steps
+    lr = compute_lr(cfg.optim, step, cfg.train.max_steps)
+    trainable = backbone_trainable(step, cfg.train.freeze_backbone_steps)
+    run.optimizer.param_groups[0]["lr"] = lr if trainable else 0.0  # frozen backbone: no updates
+    run.optimizer.param_groups[1]["lr"] = lr
+    run.network.backbone.train(trainable)  # and fixed batch-norm statistics
+    terms: dict[str, torch.Tensor] = {}
+    for micro in range(accum):
+        if run.compiled:
+            torch.compiler.cudagraph_mark_step_begin()
+        # the labels name the stages in a profile (bench/profile_step.py); nearly free otherwise
+        with record_function("stage: labeled batch"):
+            batch = run.make_batch(step * accum + micro)
+        with record_function("stage: clips"):
+            clips = run.stream.next(step * accum + micro) if run.stream is not None else None
+        with nullcontext() if micro == accum - 1 else run.accelerator.no_sync(run.model):
+            with record_function("stage: network and losses"):
+                loss, micro_terms = run.losses.combine(run.forward_terms(batch, clips), step)
+            with record_function("stage: backward"):
+                run.accelerator.backward(loss / accum)
+        for name, value in micro_terms.items():
+            terms[name] = terms.get(name, 0) + value / accum
+    with record_function("stage: optimizer"):
+        run.optimizer.step()
+        run.optimizer.zero_grad(set_to_none=True)
+    return terms
+
+
+def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
+    """Data, model, losses, optimizer, clip stream and run directory, on every process."""
+    device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
+    is_main = accelerator.is_main_process
+    if cfg.train.batch_size % (cfg.train.grad_accum_steps * world):
+        raise UserError(
+            f"--train.batch-size {cfg.train.batch_size} must be divisible by --train.grad-accum-steps "
+            f"({cfg.train.grad_accum_steps}) times the number of processes ({world})"
+        )
+    resume_dir = cfg.run.resume_from
+    if resume_dir is not None and not (Path(resume_dir) / "state").is_dir():
+        raise UserError(
+            f"--run.resume-from {resume_dir}: the run stopped before its first checkpoint (state/ is written every "
+            f"--train.checkpoint-every-steps {cfg.train.checkpoint_every_steps} steps), so there is nothing to resume: "
+            f"train again with --run.output-dir {resume_dir}"
+        )
+
+    # Data: every labeled image decoded once and kept on the device.
+    data = load_labeled_data(cfg.data)
+    names = data.frames.keypoint_names
+    try:
+        augment = Augmenter(
+            cfg.data.augmentation, *data.image_hw, flip_permutation(names, cfg.data.flip_pairs), device=device
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+    # Model, losses, optimizer.
+    set_seed(cfg.run.seed)  # the same initial weights on every process
+    model = build_model(cfg.model, len(names), data.image_hw)
+    channels_last = cfg.train.channels_last and device.type == "cuda"
+    if cfg.train.sync_batchnorm and world > 1:
+        if device.type != "cuda":
+            raise UserError("--train.sync-batchnorm True needs GPUs (PyTorch's SyncBatchNorm has no CPU version)")
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    # Unsupervised losses: PCA subspaces fitted once on the training labels (original-frame
+    # pixels) by the main process and shared, so that every process uses identical numbers.
+    fitted = fit_unsupervised(cfg.losses, data.frames.keypoints[data.split["train"]], names) if is_main else None
+    fitted = broadcast_object_list([fitted])[0] if world > 1 else fitted
+    losses = LossBundle(cfg.losses, cfg.model, fitted).to(device)
+    optimizer = build_optimizer(cfg.optim, model, device)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    network = accelerator.unwrap_model(model)
+    compiled = cfg.train.compile and device.type == "cuda"
+    state = TrainState()
+    accelerator.register_for_checkpointing(state)
+    if resume_dir is not None:
+        accelerator.load_state(str(Path(resume_dir) / "state"))
+        if is_main:
+            print(f"lp: resuming {resume_dir} from step {state.step} of {cfg.train.max_steps}")
+    stream = None
+    if losses.needs_clips:
+        stream = ClipStream(
+            cfg.unlabeled, data.image_hw, device, rank, world, cfg.run.seed,
+            state.step * cfg.train.grad_accum_steps, cfg.data.augmentation,
+        )
+    elif cfg.unlabeled.video_dir is not None and is_main:
+        print(f"lp: --unlabeled.video-dir {cfg.unlabeled.video_dir} is not used: no unsupervised loss is enabled")
+
+    # Run directory: new, or the one being resumed (the same path on every process).
+    if resume_dir is not None:
+        run_dir = Path(resume_dir)
+    else:
+        run_dir = make_run_dir(cfg.run.output_dir) if is_main else None
+        run_dir = Path(broadcast_object_list([str(run_dir)])[0]) if world > 1 else run_dir
+    writer = None
+    if is_main:
+        saved_cfg = replace(cfg, run=replace(cfg.run, output_dir=run_dir, resume_from=None))
+        atomic_write_text(run_dir / "config.yaml", dump_config(saved_cfg))
+        if fitted:  # part of the trained model: predict.py reports each frame's PCA errors with them
+            save_fitted(run_dir / "pca.npz", fitted)
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=state.step or None)
+        print(
+            f"lp: {len(names)} keypoints, {len(data.split['train'])}/{len(data.split['val'])}/{len(data.split['test'])}"
+            f" train/val/test frames, {cfg.model.backbone.arch} {cfg.model.head} on {device}"
+            f" ({world} process{'es' * (world > 1)}, {cfg.train.precision}) -> {run_dir}"
+        )
+        if stream is not None:
+            print(f"lp: {stream.describe()}")
+            for name, fit in fitted.items():
+                print(f"lp: {name}: {fit.subspace.basis.shape[1]} components, margin {fit.epsilon_px:.2f} px")
+
+    frames_per_step = cfg.train.batch_size
+    if stream is not None:
+        frames_per_step += world * cfg.train.grad_accum_steps * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
+    images = data.images.to(device)
+    make_batch = build_batch_pipeline(cfg, data, images, augment, losses, accelerator, channels_last, compiled)
+    forward_terms = build_forward(cfg, model, network, losses, data.image_hw, channels_last, compiled)
+    return Run(cfg, accelerator, data, images, model, network, losses, optimizer, stream, run_dir, writer, make_batch,
+               forward_terms, channels_last, compiled, frames_per_step, state)
+
+
+def build_batch_pipeline(
+    cfg: TrainConfig, data: LabeledData, images: torch.Tensor, augment: Augmenter, losses: LossBundle,
+    accelerator: Accelerator, channels_last: bool, compiled: bool,
+) -> Callable[[int], LabeledBatch]:
+    """micro-step -> LabeledBatch: frame indices and augmentation parameters drawn on the host
+    (one small asynchronous copy), then picking, augmenting and heatmap targets on the device."""
+    device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
+    micro_batch_global = cfg.train.batch_size // cfg.train.grad_accum_steps
+    sampler = BatchSampler(data.split["train"], cfg.run.seed)
+    keypoints = data.keypoints.to(device)
+
+    def host_batch(micro_step: int) -> np.ndarray:
+        """(b, 1 + columns) float32: frame indices, then the augmentation parameters."""
+        indices = sampler.batch(micro_step, micro_batch_global, rank, world).astype(np.float32)[:, None]
+        # Parameters are drawn for the whole global batch and sliced, so that any number of
+        # processes augments every frame of a step exactly as one process would.
+        table = augment.sample(micro_batch_global, np.random.default_rng([cfg.run.seed, micro_step]))
+        if table is None:
+            return indices
+        return np.concatenate([indices, table[rank * len(indices) : (rank + 1) * len(indices)]], axis=1)
+
+    def device_batch(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        indices = packed[:, 0].long()
+        batch_images, batch_keypoints = augment.apply(images[indices].float() / 255, keypoints[indices], packed[:, 1:])
+        heatmaps = None
+        if losses.needs_heatmaps:
+            heatmaps = compute_heatmaps(
+                batch_keypoints, data.image_hw, cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px
+            )
+        if channels_last:
+            batch_images = batch_images.contiguous(memory_format=torch.channels_last)
+        return batch_images, batch_keypoints, heatmaps
+
+    if compiled:  # the whole batch pipeline becomes one CUDA-graph replay
+        device_batch = torch.compile(device_batch, mode="reduce-overhead")
+    return lambda micro_step: LabeledBatch(*device_batch(to_device(host_batch(micro_step), device)))
+
+
+def build_forward(
+    cfg: TrainConfig, model: torch.nn.Module, network: PoseModel, losses: LossBundle, image_hw: tuple[int, int],
+    channels_last: bool, compiled: bool,
+) -> Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]:
+    """(labeled batch, clips or None) -> every raw loss term; compiled: one CUDA graph (and one for
+    backward) for the network, the clips' keypoints and every loss term."""
+
+    def forward_terms(batch: LabeledBatch, clips: ClipBatch | None) -> dict[str, torch.Tensor]:
+        inputs = batch.images if clips is None else torch.cat([batch.images, clips.images])
+        if clips is not None and channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        outputs = model(inputs)
+        labeled = len(batch.images)
+        predicted = None
+        if clips is not None:
+            xy_px, confidence = network.keypoints(outputs[labeled:])
+            predicted = ClipPredictions(
+                outputs[labeled:], xy_px, clips_to_original(xy_px, clips, image_hw),
+                confidence.unflatten(0, (clips.num_clips, -1)), cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px,
+            )
+        return losses.raw_terms(outputs[:labeled], batch, predicted)
+
+    return torch.compile(forward_terms, mode="reduce-overhead") if compiled else forward_terms
+
+
+def validate(run: Run, step: int) -> None:
+    """Validation pixel error (original pixels) to TensorBoard, with a few drawn frames; keeps the
+    best weights so far."""
+    data, val = run.data, run.data.split["val"]
+    dtype = AUTOCAST_DTYPES[run.cfg.train.precision]
+    xy, _ = predict_images(run.network, run.images[val], run.cfg.eval.batch_size, run.accelerator, dtype)
+    errors = compute_pixel_error(data.to_original(xy, val), data.frames.keypoints[val])
+    val_px = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+    if run.writer is not None:
+        run.writer.add_scalar("val/pixel_error", val_px, step)
+        for i, frame in enumerate(val[: run.cfg.eval.tensorboard_images]):
+            picture = draw_labels_and_predictions(data.images[frame], data.keypoints[frame].numpy(), xy[i])
+            run.writer.add_image(f"val/frame_{frame}", picture, step)
+    if val_px < run.state.best_val_px:
+        run.state.best_val_px, run.state.best_step = val_px, step
+        run.best.update(run.network)
+
+
+def save_checkpoint(run: Run) -> None:
+    """Resumable state (every process takes part), and the exported last and best models."""
+    run.accelerator.save_state(str(run.run_dir / "state"))
+    if run.accelerator.is_main_process:
+        names, state = run.data.frames.keypoint_names, run.state
+        export_model(run.run_dir / "model_last.safetensors", run.network.state_dict(), names, state.step, state.best_val_px)
+        run.best.save(run.run_dir / "model_best.safetensors", names, state.best_step, state.best_val_px)
+
+
+def build_optimizer(cfg: OptimConfig, model: torch.nn.Module, device: torch.device) -> torch.optim.Optimizer:
+    """Adam or AdamW over two groups (backbone, head), fused into one kernel on GPUs."""
+    optimizer_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return optimizer_class(
+        [{"params": model.backbone.parameters()}, {"params": model.head.parameters()}],
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        fused=device.type == "cuda",
+    )
+
+
+def write_labeled_predictions(
+    network, data: LabeledData, images: torch.Tensor, run_dir: Path, batch_size: int, accelerator: Accelerator,
+    dtype: torch.dtype | None,
+) -> dict[str, dict[str, float]]:
+    """predictions.csv and pixel_error.csv for every labeled frame, in original image pixels."""
+    xy, confidence = predict_images(network, images, batch_size, accelerator, dtype)
+    original = data.to_original(xy)
+    errors = compute_pixel_error(original, data.frames.keypoints)
+    splits = data.split_of_frame
+    if accelerator.is_main_process:
+        frames = data.frames
+        write_predictions_csv(
+            run_dir / "predictions.csv", original, confidence, frames.keypoint_names, frames.scorer, frames.image_paths, splits
+        )
+        write_pixel_error_csv(run_dir / "pixel_error.csv", errors, frames.keypoint_names, frames.image_paths, splits)
+    return summarize_pixel_error(errors, splits)
+
+
+def print_summary(summary: dict[str, dict[str, float]], model_path: Path) -> None:
+    print(f"pixel error of {model_path} on labeled frames (original image pixels):")
+    print(f"  {'split':<7} {'mean':>8} {'median':>8} {'keypoints':>10}")
+    for split, values in summary.items():
+        print(f"  {split:<7} {values['mean']:>8.2f} {values['median']:>8.2f} {values['count']:>10d}")

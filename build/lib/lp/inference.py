@@ -1,0 +1,101 @@
+"""A trained model as a Python object: `Model.from_dir(run_dir)`, then `predict_frames` on
+arrays or `predict_video` on a file. predict.py is built on it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lp.config import TrainConfig
+from lp.cli import load_config, run_config_path
+from lp.data.video import prefetch, probe_video, read_frames
+from lp.engine.checkpoint import exported_model_path, load_exported
+from lp.errors import UserError
+from lp.io import keypoint_table
+from lp.models.pca import load_fitted
+from lp.models import AUTOCAST_DTYPES, PoseModel, build_model, compute_keypoints
+
+class Model:
+    def __init__(self, network: PoseModel, cfg: TrainConfig, keypoint_names: list[str], device: torch.device,
+                 precision: str = "fp32", name: str = "lp", pca: dict | None = None):
+        # channels-last convolutions are faster on CPUs (oneDNN) and GPUs alike
+        self.network = network.eval().to(device, memory_format=torch.channels_last)
+        self.cfg, self.keypoint_names, self.device, self.name = cfg, keypoint_names, device, name
+        self.dtype = AUTOCAST_DTYPES[precision]
+        self.pca = pca or {}
+        """Fitted PCA subspaces of runs trained with PCA losses (per-frame PCA errors)."""
+        if self.dtype is not None and device.type != "cuda":
+            raise UserError(f"--precision {precision} needs a GPU; use fp32 on the CPU")
+
+    @classmethod
+    def from_dir(cls, run_dir: Path, device: str | torch.device | None = None, precision: str = "fp32") -> Model:
+        """Load the best model of a training run (model_best, else model_last)."""
+        run_dir = Path(run_dir)
+        cfg = load_config(run_config_path(run_dir))
+        weights_path = exported_model_path(run_dir)
+        if not weights_path.is_file():
+            raise UserError(f"{run_dir} holds no model_best/model_last.safetensors: has its training finished?")
+        weights, metadata = load_exported(weights_path)
+        names = json.loads(metadata["keypoint_names"])
+        # the exported weights replace any initial ones: never load (or download) those
+        model_cfg = replace(cfg.model, backbone=replace(cfg.model.backbone, weights="none"))
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        with device:  # random initialisation, at once replaced, is much faster on a GPU
+            network = build_model(model_cfg, len(names), (cfg.data.image_height, cfg.data.image_width))
+        network.load_state_dict(weights)
+        pca = load_fitted(run_dir / "pca.npz") if (run_dir / "pca.npz").is_file() else None
+        return cls(network, cfg, names, device, precision, name=run_dir.name, pca=pca)
+
+    @torch.inference_mode()
+    def predict_tensor(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) uint8 frames of one size, on any device -> (B, K, 3) float32 on the model's
+        device: x, y in the frames' own pixels, then likelihood. Does not wait for the device."""
+        input_hw = (self.cfg.data.image_height, self.cfg.data.image_width)
+        return compute_keypoints(self.network, frames.to(self.device, non_blocking=True), input_hw, self.dtype)
+
+    def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
+        result = self.predict_tensor(frames).cpu().numpy().astype(np.float64)
+        return result[..., :2], result[..., 2]
+
+    def predict_arrays(self, batches: Iterable[np.ndarray]) -> pd.DataFrame:
+        """Keypoints of every frame of (B, H, W, 3) or (B, H, W) uint8 batches, as one table."""
+        xys, likelihoods = [], []
+        for batch in batches:
+            xy, likelihood = self.predict_batch(frames_to_tensor(batch))
+            xys.append(xy)
+            likelihoods.append(likelihood)
+        xy, likelihood = np.concatenate(xys), np.concatenate(likelihoods)
+        return keypoint_table(xy, likelihood, self.keypoint_names, self.name, pd.RangeIndex(len(xy)))
+
+    def predict_frames(self, frames: np.ndarray, batch_size: int = 64) -> pd.DataFrame:
+        """(N, H, W, 3) RGB or (N, H, W) grayscale uint8 frames -> DeepLabCut-style table."""
+        return self.predict_arrays(frames[i : i + batch_size] for i in range(0, len(frames), batch_size))
+
+    def predict_video(self, path: Path, batch_size: int = 64) -> pd.DataFrame:
+        """Every frame of a video, in order, decoded on the CPU while the network runs."""
+        info = probe_video(Path(path))
+        return self.predict_arrays(prefetch(read_frames(info, batch_size)))
+
+
+def frames_to_tensor(batch: np.ndarray) -> torch.Tensor:
+    """(B, H, W, 3) or (B, H, W) uint8 -> (B, 3, H, W) uint8 (pinned when a GPU will take it)."""
+    if batch.ndim == 3:
+        batch = np.repeat(batch[..., None], 3, axis=-1)
+    if batch.ndim != 4 or batch.shape[-1] != 3 or batch.dtype != np.uint8:
+        raise UserError(f"frames must be uint8 (N, H, W, 3) or (N, H, W); got {batch.dtype} {batch.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
+    return tensor.pin_memory() if torch.cuda.is_available() else tensor
+
+
+def compute_temporal_norm(xy: np.ndarray) -> np.ndarray:
+    """(T, K, 2) -> (T, K) distance moved since the previous frame (NaN for the first)."""
+    norm = np.full(xy.shape[:2], np.nan)
+    norm[1:] = np.linalg.norm(np.diff(xy, axis=0), axis=-1)
+    return norm

@@ -1,0 +1,193 @@
+"""predict.py's work: every video decoded once, passed through every model, written per model
+as DeepLabCut CSV and HDF5 tables plus per-frame temporal-norm metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from lp.config import PredictConfig
+from lp.data.images import read_image
+from lp.data.labels import read_labels
+
+from lp.data.video import VideoInfo, open_videos, prefetch, read_frames
+from lp.errors import UserError
+from lp.inference import Model, compute_temporal_norm, frames_to_tensor
+from lp.io import atomic_write, keypoint_table, write_csv, write_numeric_csv, write_pixel_error_csv
+from lp.models.pca import compute_pca_errors
+from lp.metrics import compute_pixel_error
+
+
+def output_dirs(cfg: PredictConfig) -> list[Path]:
+    if cfg.output_dir is None:
+        return [Path(run) / "video_preds" for run in cfg.run_dir]
+    if len(cfg.run_dir) == 1:
+        return [Path(cfg.output_dir)]
+    names = [Path(run).name for run in cfg.run_dir]
+    if len(set(names)) < len(names):  # same time stamp on different days: keep the date too
+        names = [f"{Path(run).parent.name}_{Path(run).name}" for run in cfg.run_dir]
+    return [Path(cfg.output_dir) / name for name in names]
+
+
+def write_tables(folder: Path, stem: str, table: pd.DataFrame) -> None:
+    """<stem>.csv and <stem>.h5 (DeepLabCut's HDF5 layout: key df_with_missing)."""
+    if isinstance(table.index, pd.RangeIndex):
+        write_numeric_csv(folder / f"{stem}.csv", table)
+    else:  # labeled frames: image paths as the index
+        write_csv(folder / f"{stem}.csv", table)
+    atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
+
+
+def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.device | None = None) -> None:
+    """Every video through every run. With several processes (rank of world), each process takes
+    whole videos of its own share (share_videos) and writes their outputs; the files are the same
+    as one process would write."""
+    if cfg.export == "onnx" and rank == 0:
+        from lp.export import export_onnx
+
+        for run in cfg.run_dir:
+            path, report = export_onnx(run)
+            print(f"lp: wrote {path}: {report}")
+    if cfg.videos is None:
+        return
+    models = [Model.from_dir(run, device=device, precision=cfg.precision) for run in cfg.run_dir]
+    folders = output_dirs(cfg)
+    if Path(cfg.videos).suffix.lower() == ".csv":
+        if rank == 0:
+            predict_labeled(cfg, models, folders)
+        return
+    device = models[0].device
+    chosen = open_videos(Path(cfg.videos), cfg.reader, device, "--reader")  # all checked before any work
+    mine = share_videos([info.num_frames for info, _ in chosen], world)[rank]
+    where = f" on {world} processes ({len(mine)} here, process {rank})" if world > 1 else ""
+    on_gpu = sum(reader == "dali" for _, reader in chosen)
+    how = {len(chosen): "DALI on the GPU", 0: "PyAV on the CPU"}.get(on_gpu, f"{on_gpu} by DALI on the GPU, the rest by PyAV on the CPU")
+    print(f"lp: {len(chosen)} video{'s' * (len(chosen) > 1)}{where}, decoded by {how}")
+    for info, reader in (chosen[i] for i in mine):
+        stem = info.path.stem
+        pending = [
+            (model, folder) for model, folder in zip(models, folders)
+            if cfg.overwrite or not ((folder / f"{stem}.csv").is_file() and (folder / f"{stem}.h5").is_file())
+        ]
+        if not pending:
+            print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
+            continue
+        start = time.perf_counter()
+        results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device)
+        elapsed = time.perf_counter() - start
+        for (model, folder), result in zip(pending, results):
+            write_video_outputs(model, folder, info, result, elapsed)
+
+
+def share_videos(frame_counts: list[int], world: int) -> list[list[int]]:
+    """Video indices per process: longest first, each to the process with the fewest frames so
+    far (so that no process finishes long after the others); each share in folder order."""
+    shares: list[list[int]] = [[] for _ in range(world)]
+    loads = [0] * world
+    for index in sorted(range(len(frame_counts)), key=lambda i: (-frame_counts[i], i)):
+        least = min(range(world), key=lambda r: (loads[r], r))
+        shares[least].append(index)
+        loads[least] += frame_counts[index]
+    return [sorted(share) for share in shares]
+
+
+def frame_batches(info: VideoInfo, batch_size: int, reader: str, device: torch.device) -> Iterator[tuple[int, torch.Tensor]]:
+    """(first frame index, (B, 3, H, W) uint8) batches covering every frame once: on the GPU
+    from DALI (several decoders, batches of their shares interleaved), else pinned host tensors
+    from PyAV decoding in order. Decoding starts now, in a background thread, so that building
+    the decoder overlaps whatever the caller does before taking the first batch."""
+    if reader == "dali":
+        from lp.data.video_dali import read_frames_dali
+
+        batches = prefetch(read_frames_dali(info, batch_size, device), depth=2)
+        return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
+    return _numbered(prefetch(read_frames(info, batch_size)))
+
+
+def _numbered(batches: Iterator[np.ndarray]) -> Iterator[tuple[int, torch.Tensor]]:
+    first = 0
+    for batch in batches:
+        yield first, frames_to_tensor(batch)
+        first += len(batch)
+
+
+def predict_video_frames(
+    info: VideoInfo, models: list[Model], batch_size: int, reader: str, device: torch.device
+) -> list[np.ndarray]:
+    """Every frame through every model -> per model (N, K, 3) x, y, likelihood. Results stream
+    into pinned host memory without waiting on the GPU; device memory does not grow with N.
+    A short batch is padded to the full batch size so that the network sees one shape only."""
+    pin = device.type == "cuda"
+    results = [torch.empty(info.num_frames, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
+    done = 0
+    batches = frame_batches(info, batch_size, reader, device)
+    if pin:  # cuDNN's choices and CUDA's lazy kernel loading happen now, while the decoder starts
+        blank = torch.zeros(batch_size, 3, info.height, info.width, dtype=torch.uint8, device=device)
+        for model in models:
+            model.predict_tensor(blank)
+    with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
+        for first, frames in batches:
+            count = len(frames)
+            if first + count > info.num_frames or done + count > info.num_frames:
+                raise UserError(f"video {info.path}: more frames decoded than the container's {info.num_frames}: re-encode it")
+            if pin and count < batch_size:
+                frames = torch.cat([frames, frames[-1:].expand(batch_size - count, -1, -1, -1)])
+            for model, result in zip(models, results):
+                result[first : first + count].copy_(model.predict_tensor(frames)[:count], non_blocking=pin)
+            done += count
+            progress.update(count)
+    if pin:
+        torch.cuda.synchronize(device)
+    return [result.numpy().astype(np.float64) for result in results]
+
+
+def write_video_outputs(model: Model, folder: Path, info: VideoInfo, result: np.ndarray, elapsed: float) -> None:
+    """<stem>.csv/.h5, <stem>_temporal_norm.csv, <stem>_pca_*_error.csv (runs with PCA losses)."""
+    stem = info.path.stem
+    xy, likelihood = result[..., :2], result[..., 2]
+    index = pd.RangeIndex(len(xy), name="frame")
+    table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, index)
+    write_tables(folder, stem, table)
+    norm = pd.DataFrame(compute_temporal_norm(xy), columns=model.keypoint_names, index=index)
+    write_numeric_csv(folder / f"{stem}_temporal_norm.csv", norm)
+    for name, fit in model.pca.items():
+        errors, keypoints = compute_pca_errors(fit, xy)
+        columns = [model.keypoint_names[i] for i in keypoints]
+        write_numeric_csv(folder / f"{stem}_{name}_error.csv", pd.DataFrame(errors, columns=columns, index=index))
+    print(
+        f"lp: {info.path.name} [{model.name}]: {len(xy)} frames, {info.fps:g} fps, mean likelihood "
+        f"{np.nanmean(likelihood):.3f}, {elapsed:.1f} s ({len(xy) / elapsed:.0f} frames/s) -> {folder}"
+    )
+
+
+def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]) -> None:
+    """Predictions on the frames of a labels CSV, with their pixel error."""
+    csv_path = Path(cfg.videos)
+    frames = read_labels(csv_path)
+    images = [read_image(csv_path.parent / relative) for relative in frames.image_paths]
+    for model, folder in zip(models, folders):
+        if len(model.keypoint_names) != frames.num_keypoints:
+            raise UserError(
+                f"{csv_path} has {frames.num_keypoints} keypoints but run {model.name} predicts "
+                f"{len(model.keypoint_names)}: use labels of the same project"
+            )
+        xy = np.zeros((len(images), frames.num_keypoints, 2))
+        likelihood = np.zeros((len(images), frames.num_keypoints))
+        for i, image in enumerate(tqdm(images, desc=csv_path.name, leave=False)):
+            xy[i : i + 1], likelihood[i : i + 1] = model.predict_batch(image[None])
+        table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, pd.Index(frames.image_paths))
+        write_tables(folder, csv_path.stem, table)
+        errors = compute_pixel_error(xy, frames.keypoints)
+        write_pixel_error_csv(folder / f"{csv_path.stem}_pixel_error.csv", errors, model.keypoint_names,
+                              frames.image_paths, ["labeled"] * len(images))
+        labeled = errors[np.isfinite(errors)]
+        if labeled.size == 0:
+            raise UserError(f"{csv_path} has no labeled keypoints to measure pixel error on")
+        print(f"lp: {csv_path.name} [{model.name}]: pixel error mean {labeled.mean():.2f}, median "
+              f"{np.median(labeled):.2f} over {labeled.size} labeled keypoints -> {folder}")

@@ -1,0 +1,1 @@
+"""Drawing keypoints on frames (TensorBoard images; labeled videos come with render.py)."""
