@@ -380,11 +380,26 @@ class PredictConfig:
     overwrite: bool = False
     """Predict again videos whose outputs already exist (default: skip them)."""
     reader: Literal["auto", "dali", "cpu"] = "auto"
-    """Video decoding: auto (NVIDIA DALI on a GPU where installed, else PyAV on the CPU), dali or cpu.
-    Both give the same frames."""
+    """Video decoding: auto (per video: NVIDIA DALI on a GPU where installed and where DALI can
+    read the video, else PyAV on the CPU), dali or cpu. Both give the same frames."""
+    ensemble: Literal["none", "mean", "median", "eks"] = "none"
+    """With several runs: combine their predictions of each video into
+    <output-dir>/ensemble/<stem>.csv (x, y, likelihood, and each coordinate's ensemble and
+    posterior variance): mean, median, or eks (Ensemble Kalman Smoother). Without --output-dir,
+    the first run's video_preds/ensemble/."""
+    smoothing: float | None = None
+    """eks: the random walk's variance per frame, px^2 (larger follows the models more closely).
+    Default: chosen per keypoint by the likelihood of the predictions."""
+    outliers: int = 0
+    """Write the this-many frames of each video most worth labeling next (the models' disagreement,
+    temporal jumps, PCA errors) as PNGs in ensemble/outliers/labeled-data/<stem>/, with a labels
+    CSV prefilled with the ensemble's keypoints, ready to correct, and the frames' scores."""
 
     def __post_init__(self) -> None:
         _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")
+        _check(self.ensemble == "none" or len(self.run_dir) > 1, f"--ensemble {self.ensemble} needs two or more --run-dir")
+        _check(self.smoothing is None or self.smoothing > 0, f"--smoothing must be > 0, got {self.smoothing}")
+        _check(self.outliers >= 0, f"--outliers must be >= 0, got {self.outliers}")
         _check(self.batch_size > 0, f"--batch-size must be > 0, got {self.batch_size}")
         _check(self.videos is not None or self.export != "none", "--videos is needed (or --export onnx alone)")
 

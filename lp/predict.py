@@ -77,12 +77,16 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
         ]
         if not pending:
             print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
+            if cfg.ensemble != "none" or cfg.outliers:
+                write_ensemble_outputs(cfg, models, folders, info)
             continue
         start = time.perf_counter()
         results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device)
         elapsed = time.perf_counter() - start
         for (model, folder), result in zip(pending, results):
             write_video_outputs(model, folder, info, result, elapsed)
+        if cfg.ensemble != "none" or cfg.outliers:
+            write_ensemble_outputs(cfg, models, folders, info)
 
 
 def share_videos(frame_counts: list[int], world: int) -> list[list[int]]:
@@ -164,6 +168,73 @@ def write_video_outputs(model: Model, folder: Path, info: VideoInfo, result: np.
         f"lp: {info.path.name} [{model.name}]: {len(xy)} frames, {info.fps:g} fps, mean likelihood "
         f"{np.nanmean(likelihood):.3f}, {elapsed:.1f} s ({len(xy) / elapsed:.0f} frames/s) -> {folder}"
     )
+
+
+def ensemble_dir(cfg: PredictConfig) -> Path:
+    return Path(cfg.output_dir or Path(cfg.run_dir[0]) / "video_preds") / "ensemble"
+
+
+def write_ensemble_outputs(cfg: PredictConfig, models: list[Model], folders: list[Path], info: VideoInfo) -> None:
+    """The runs' predictions of one video (as written) combined into ensemble/<stem>.csv, and with
+    --outliers the frames most worth labeling next."""
+    from lp.ensemble import combine, rank_outlier_frames
+    from lp.viz.video import read_track
+
+    stem = info.path.stem
+    tracks = [read_track(folder / f"{stem}.csv", model.name) for model, folder in zip(models, folders)]
+    if len({tuple(track.keypoint_names) for track in tracks}) > 1:
+        raise UserError(f"--ensemble: the runs {[m.name for m in models]} predict different keypoints: combine runs of one project")
+    xy = np.stack([track.xy for track in tracks])
+    likelihood = np.stack([track.likelihood for track in tracks])
+    method = cfg.ensemble if cfg.ensemble != "none" else "mean"
+    combined = combine(xy, likelihood, method, cfg.smoothing)
+    names = tracks[0].keypoint_names
+    folder = ensemble_dir(cfg)
+    columns = {"x": combined.xy[..., 0], "y": combined.xy[..., 1], "likelihood": combined.likelihood,
+               "x_ens_var": combined.ensemble_var[..., 0], "y_ens_var": combined.ensemble_var[..., 1],
+               "x_posterior_var": combined.posterior_var[..., 0], "y_posterior_var": combined.posterior_var[..., 1]}
+    table = pd.DataFrame(
+        np.stack(list(columns.values()), axis=-1).reshape(len(combined.xy), -1),
+        columns=pd.MultiIndex.from_product([[f"ensemble_{method}"], names, list(columns)], names=["scorer", "bodyparts", "coords"]),
+        index=pd.RangeIndex(len(combined.xy), name="frame"),
+    )
+    if cfg.ensemble != "none":
+        write_tables(folder, stem, table)
+        note = f", smoothing {np.round(combined.smoothing, 2).tolist()} px^2/frame" if method == "eks" else ""
+        print(f"lp: {info.path.name} [ensemble {method} of {len(models)}]: -> {folder / (stem + '.csv')}{note}")
+    if cfg.outliers:
+        pca_errors = [compute_pca_errors(fit, combined.xy)[0] for fit in models[0].pca.values()]
+        frames, components = rank_outlier_frames(combined.ensemble_var, combined.xy, pca_errors, cfg.outliers)
+        write_outlier_frames(folder / "outliers", info, frames, components, combined.xy, names)
+
+
+def write_outlier_frames(
+    folder: Path, info: VideoInfo, frames: np.ndarray, components: dict[str, np.ndarray], xy: np.ndarray,
+    names: list[str],
+) -> None:
+    """labeled-data/<stem>/img<frame>.png for each chosen frame (as displayed), CollectedData_<stem>.csv
+    (DeepLabCut's layout, prefilled with the ensemble's keypoints for correcting) and
+    <stem>_outliers.csv (each chosen frame's scores)."""
+    from PIL import Image
+
+    stem, digits = info.path.stem, len(str(info.num_frames - 1))
+    relative = {int(f): f"labeled-data/{stem}/img{int(f):0{digits}d}.png" for f in frames}
+    wanted, first = set(relative), 0
+    for batch in prefetch(read_frames(info, 64, dali_colors=False)):
+        for offset in np.flatnonzero([first + i in wanted for i in range(len(batch))]):
+            picture = Image.fromarray(batch[offset])
+            atomic_write(folder / relative[first + int(offset)], lambda tmp: picture.save(tmp, format="PNG"))
+        first += len(batch)
+    labels = pd.DataFrame(
+        xy[frames].reshape(len(frames), -1),
+        columns=pd.MultiIndex.from_product([["lp-outliers"], names, ["x", "y"]], names=["scorer", "bodyparts", "coords"]),
+        index=pd.Index([relative[int(f)] for f in frames]),
+    )
+    write_csv(folder / f"CollectedData_{stem}.csv", labels)
+    scores = pd.DataFrame({name: values[frames] for name, values in components.items()}, index=pd.Index(frames, name="frame"))
+    scores.insert(0, "image", [relative[int(f)] for f in frames])
+    write_csv(folder / f"{stem}_outliers.csv", scores)
+    print(f"lp: {info.path.name}: {len(frames)} frames to label next -> {folder / 'labeled-data' / stem}")
 
 
 def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]) -> None:

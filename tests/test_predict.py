@@ -186,3 +186,32 @@ def test_onnx_export_runs_without_lp_and_matches_torch(run_dir, tmp_path):
 def test_predict_needs_videos_or_export():
     with pytest.raises(ValueError, match="--videos is needed"):
         PredictConfig(run_dir=(Path("r"),))
+
+
+def test_ensemble_of_two_runs_and_frames_to_label_next(run_dir, tmp_path):
+    from lp.data.labels import read_labels
+
+    write_project(tmp_path / "project")
+    other = tmp_path / "run2"
+    train(parse_train_args(tiny_args(tmp_path / "project", other, "--run.seed", "1")))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "s.mp4", num_frames=23, size_wh=(80, 60))
+    out = tmp_path / "out"
+    predict(PredictConfig(run_dir=(run_dir, other), videos=videos, output_dir=out, ensemble="eks", outliers=3, batch_size=8))
+    table = pd.read_csv(out / "ensemble" / "s.csv", header=[0, 1, 2], index_col=0)
+    assert table.shape == (23, 3 * 7)
+    assert list(table.columns.get_level_values(2)[:7]) == [
+        "x", "y", "likelihood", "x_ens_var", "y_ens_var", "x_posterior_var", "y_posterior_var"]
+    runs = [pd.read_csv(out / name / "s.csv", header=[0, 1, 2], index_col=0) for name in (run_dir.name, other.name)]
+    xs = np.stack([r.xs("x", axis=1, level=2).to_numpy() for r in runs])
+    np.testing.assert_allclose(table.xs("x_ens_var", axis=1, level=2).to_numpy(), xs.var(axis=0), atol=1e-3)
+    assert np.isfinite(table.xs("x", axis=1, level=2).to_numpy()).all()
+    # the frames to label next: PNGs and a labels CSV that lp (and DeepLabCut) read back
+    outliers = out / "ensemble" / "outliers"
+    frames = read_labels(outliers / "CollectedData_s.csv")
+    assert len(frames.image_paths) == 3 and all((outliers / p).is_file() for p in frames.image_paths)
+    scores = pd.read_csv(outliers / "s_outliers.csv", index_col=0)
+    assert list(scores["score"]) == sorted(scores["score"], reverse=True)
+    with pytest.raises(ValueError, match="--ensemble eks needs two or more --run-dir"):
+        PredictConfig(run_dir=(run_dir,), videos=videos, ensemble="eks")

@@ -39,8 +39,10 @@ def read_track(path: Path, name: str) -> Track:
         table = pd.read_csv(path, header=[0, 1, 2], index_col=0)
         coords = table.columns.get_level_values(2)
         parts = list(dict.fromkeys(table.columns.get_level_values(1)[coords == "x"]))
-        values = table.to_numpy(dtype=np.float64).reshape(len(table), len(parts), 3)
-    except (ValueError, IndexError, pd.errors.ParserError) as error:
+        # x, y, likelihood of each keypoint (ensembles add variance columns, not read here)
+        values = np.stack([table.xs(coord, axis=1, level=2).droplevel(0, axis=1)[parts].to_numpy(dtype=np.float64)
+                           for coord in ("x", "y", "likelihood")], axis=-1)
+    except (ValueError, IndexError, KeyError, pd.errors.ParserError) as error:
         raise UserError(f"{path} is not a predictions CSV of predict.py (x, y, likelihood per keypoint): {error}") from None
     return Track(name, parts, values[..., :2], values[..., 2])
 
