@@ -22,18 +22,22 @@ POLL_S = 0.5
 
 
 def _store():
+    """The process group's key-value store (torch has no public accessor; None if it moved)."""
     import torch.distributed as dist
 
-    return dist.distributed_c10d._get_default_store()
+    try:
+        return dist.distributed_c10d._get_default_store()
+    except (AttributeError, RuntimeError, ValueError):
+        return None
 
 
 def run_all_or_none(work: Callable[[], T], rank: int, world: int) -> T:
     """work() on this process. With several processes, if work raises on any one of them, every
     process prints the error's line (`lp: error: ...`) and exits with status 2 within about a
     second; a bug also prints its traceback on the process where it happened."""
-    if world == 1:
+    store = _store() if world > 1 else None
+    if store is None:
         return work()
-    store = _store()
     finished = threading.Event()
 
     def stop_if_failed_elsewhere() -> None:
