@@ -51,6 +51,7 @@ def main() -> None:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "reader": stream.reader_name,
         "size": args.size, "clip_length": args.clip_length, "clips": args.clips, "shuffle": args.shuffle, "steps": args.steps,
         "frames_per_s": round(frames / elapsed, 1), "shape": list(batch.images.shape),
+        "pixel_formats": sorted({info.pixel_format for info in stream.infos}),
     }
     print("BENCH clip_stream " + json.dumps(row))
     if args.json:
