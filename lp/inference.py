@@ -19,7 +19,7 @@ from lp.engine.checkpoint import exported_model_path, load_exported
 from lp.errors import UserError
 from lp.io import keypoint_table
 from lp.models.pca import load_fitted
-from lp.models import AUTOCAST_DTYPES, PoseModel, build_model, compute_keypoints
+from lp.models import AUTOCAST_DTYPES, PoseModel, build_model, frames_to_keypoints
 
 class Model:
     def __init__(self, network: PoseModel, cfg: TrainConfig, keypoint_names: list[str], device: torch.device,
@@ -57,7 +57,7 @@ class Model:
         """(B, 3, H, W) uint8 frames of one size, on any device -> (B, K, 3) float32 on the model's
         device: x, y in the frames' own pixels, then likelihood. Does not wait for the device."""
         input_hw = (self.cfg.data.image_height, self.cfg.data.image_width)
-        return compute_keypoints(self.network, frames.to(self.device, non_blocking=True), input_hw, self.dtype)
+        return frames_to_keypoints(self.network, frames.to(self.device, non_blocking=True), input_hw, self.dtype)
 
     def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""

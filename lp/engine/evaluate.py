@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
-from lp.models import compute_keypoints
+from lp.models import frames_to_keypoints
 
 
 @torch.no_grad()
@@ -17,7 +17,7 @@ def predict_images(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3, H, W) uint8 images at the network's input size -> xy (N, K, 2) in network-input
     pixels and confidence (N, K), identical on every process (each predicts a slice through
-    lp.models.compute_keypoints, then all slices are gathered). dtype: autocast precision."""
+    lp.models.frames_to_keypoints, then all slices are gathered). dtype: autocast precision."""
     device, count = accelerator.device, len(images)
     rank, world = accelerator.process_index, accelerator.num_processes
     per_process = math.ceil(count / world)
@@ -28,7 +28,7 @@ def predict_images(
     parts = []
     for start in range(mine.start, mine.stop, batch_size):
         batch = images[start : min(start + batch_size, mine.stop)].to(device, non_blocking=True)
-        parts.append(compute_keypoints(model, batch, input_hw, dtype))
+        parts.append(frames_to_keypoints(model, batch, input_hw, dtype))
     model.train(was_training)
     num_keypoints = parts[0].shape[1] if parts else _num_keypoints(model, images, device)
     local = torch.zeros(per_process, num_keypoints, 3, device=device)

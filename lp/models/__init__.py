@@ -1,5 +1,5 @@
 """The pose network: normalisation, a backbone from lp.models.backbones, a head from
-lp.models.heads, and `compute_keypoints` (frames in, keypoints out). Add backbones and heads in
+lp.models.heads, and `frames_to_keypoints` (frames in, keypoints out). Add backbones and heads in
 those packages; this module only joins them."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def build_model(cfg: ModelConfig, num_keypoints: int, image_hw: tuple[int, int])
     return PoseModel(backbone, head)
 
 
-def compute_keypoints(
+def frames_to_keypoints(
     network: PoseModel, frames: torch.Tensor, input_hw: tuple[int, int], dtype: torch.dtype | None = None
 ) -> torch.Tensor:
     """(B, 3, H, W) uint8 frames of one size, on the network's device -> (B, K, 3) float32: x, y

@@ -1,1 +1,0 @@
-"""Drawing keypoints on frames (TensorBoard images; labeled videos come with render.py)."""
