@@ -46,7 +46,7 @@ if has profile; then  # where a semi-supervised step's time goes, eager and comp
   done
 fi
 if has quality; then
-  python3 bench/semi_quality.py --seeds ${SEEDS:-0 1 2} --json "$results" 2>"$out/quality.log" | grep -v "^lp:"
+  python3 bench/accuracy.py --configs supervised semi --seeds ${SEEDS:-0 1 2} --json "$results" 2>"$out/quality.log" | grep -v "^lp:"
 fi
 if has scaling; then  # several GPUs of one host: 1, 2 and 4 (as many as there are)
   gpus=$(python3 -c "import torch; n = torch.cuda.device_count(); print(' '.join(str(g) for g in (1, 2, 4, 8) if g <= n))")

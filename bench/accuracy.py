@@ -1,0 +1,152 @@
+"""Accuracy with few labels: K seeds of each listed configuration, the same split and step budget,
+then each model's pixel error on the held-out labeled frames and, on a video, how its tracks
+behave (temporal norm, Pose PCA error); optionally the error on every frame of a densely labeled
+video, and an ensemble of the seeds smoothed by EKS. One JSON line per run, then a summary with
+each figure's spread over seeds.
+
+    python bench/accuracy.py --configs supervised semi --seeds 0 1 2 --json OUT.jsonl
+    python bench/accuracy.py --configs supervised --seeds 0 1 2 3 --ensemble \
+        --data-dir ../shared/data/sleap-flies-clip --video ../shared/data/sleap-flies-clip/videos/clip.mp4 \
+        --dense-labels ../shared/data/sleap-flies-clip/labels_all_frames.csv --extra --data.test-fraction 0
+    python bench/accuracy.py --quick        # a few steps of a small network: checks that the script runs
+
+Configurations are the example's config files (supervised: configs/mouse.py, semi:
+configs/mouse_semi.py, whose PCA keypoint lists are the example's: on other data use supervised,
+or pass the PCA flags in --extra); --extra flags apply to every run (e.g. --data.train-frames 20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lp.cli import parse_train_args  # noqa: E402
+from lp.config import PcaSingleviewLossConfig  # noqa: E402
+from lp.data.labels import read_labels  # noqa: E402
+from lp.engine.loop import train  # noqa: E402
+from lp.ensemble import eks_smooth  # noqa: E402
+from lp.inference import Model, compute_temporal_norm  # noqa: E402
+from lp.losses.pca_singleview import fit_singleview  # noqa: E402
+from lp.models.pca import compute_pca_errors  # noqa: E402
+
+CONFIGS = {"supervised": ROOT / "configs/mouse.py", "semi": ROOT / "configs/mouse_semi.py"}
+EXAMPLE = ROOT / "data/mirror-mouse-example"
+QUICK = ["--model.backbone.arch", "resnet18", "--data.image-height", "64", "--data.image-width", "64",
+         "--train.max-steps", "6", "--train.batch-size", "4", "--eval.val-every-steps", "3",
+         "--unlabeled.clip-length", "4", "--losses.unsupervised-start-steps", "0", "--losses.unsupervised-full-steps", "0"]
+
+
+def error_stats(errors: np.ndarray, prefix: str) -> dict[str, float]:
+    """Mean, median, 90th percentile of the labeled keypoints' errors (px), and the share over 10 px."""
+    labeled = errors[np.isfinite(errors)]
+    if labeled.size == 0:
+        return {}
+    return {f"{prefix}_px_mean": float(labeled.mean()), f"{prefix}_px_median": float(np.median(labeled)),
+            f"{prefix}_px_p90": float(np.percentile(labeled, 90)), f"{prefix}_over_10px": float((labeled > 10).mean())}
+
+
+def track_stats(xy: np.ndarray, pca_fit, dense: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
+    """Temporal norm and Pose PCA error of a video's predictions (T, K, 2); with dense labels
+    (frame indices, (F, K, 2) labels) their errors on those frames."""
+    norm = compute_temporal_norm(xy)
+    row = {"video_temporal_norm_mean": float(np.nanmean(norm)), "video_temporal_norm_median": float(np.nanmedian(norm))}
+    if pca_fit is not None:
+        row["video_pca_error_mean"] = float(np.nanmean(compute_pca_errors(pca_fit, xy)[0]))
+    if dense is not None:
+        frames, labels = dense
+        row |= error_stats(np.linalg.norm(xy[frames] - labels, axis=-1), "dense")
+    return row
+
+
+def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """A labels CSV whose first column is the video frame index -> (frames, labels (F, K, 2)) of
+    the frames not in `skip` (those used for training)."""
+    table = pd.read_csv(path, header=[0, 1, 2], index_col=0)
+    labels = np.stack([table.xs(c, axis=1, level=2).droplevel(0, axis=1)[names].to_numpy(float) for c in "xy"], -1)
+    frames = table.index.to_numpy(int)
+    keep = np.array([f not in skip for f in frames])
+    return frames[keep], labels[keep]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=["supervised", "semi"], choices=list(CONFIGS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data-dir", type=Path, default=EXAMPLE)
+    parser.add_argument("--video", type=Path, default=EXAMPLE / "videos/test_vid.mp4")
+    parser.add_argument("--dense-labels", type=Path, help="labels of video frames (first column: frame index)")
+    parser.add_argument("--ensemble", action="store_true", help="also an EKS ensemble of each configuration's seeds")
+    parser.add_argument("--quick", action="store_true", help="a few steps of a small network, one seed")
+    parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="flags for every run")
+    args = parser.parse_args()
+    seeds = args.seeds[: 2 if args.ensemble else 1] if args.quick else args.seeds
+    extra = [*(QUICK if args.quick else []), *args.extra]
+
+    def report(row: dict) -> None:
+        print("BENCH accuracy " + json.dumps(row), flush=True)
+        if args.json:
+            with open(args.json, "a") as handle:
+                handle.write(json.dumps(row) + "\n")
+
+    rows = []
+    for kind in args.configs:
+        tracks = []
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as run_dir:
+                flags = ["--config", str(CONFIGS[kind]), "--data.data-dir", str(args.data_dir), "--run.output-dir",
+                         run_dir, "--run.seed", str(seed), *extra]
+                if kind == "semi":
+                    flags += ["--unlabeled.video-dir", str(args.video.parent)]
+                if args.data_dir.resolve() != EXAMPLE.resolve():  # the example's skeleton names its keypoints
+                    flags += ["--data.skeleton"]
+                cfg = parse_train_args(flags)
+                train(cfg)
+                errors = pd.read_csv(Path(run_dir) / "pixel_error.csv", index_col=0)
+                model = Model.from_dir(run_dir)
+                table = model.predict_video(args.video)
+            frames = read_labels(Path(cfg.data.data_dir) / cfg.data.csv_file)
+            train_rows = errors.index[errors["split"] == "train"]
+            pca_fit = fit_singleview(PcaSingleviewLossConfig(), frames.keypoints[[frames.image_paths.index(p) for p in train_rows]],
+                                     frames.keypoint_names) if len(train_rows) > 2 * frames.num_keypoints else None
+            xy = np.stack([table.xs(c, axis=1, level=2).to_numpy(float) for c in "xy"], -1)
+            likelihood = table.xs("likelihood", axis=1, level=2).to_numpy(float)
+            tracks.append((xy, likelihood))
+            dense = None
+            if args.dense_labels:
+                used = {int(Path(p).stem.lstrip("img") or 0) for p in frames.image_paths}  # labeled-data/<v>/img<frame>.png
+                dense = read_dense(args.dense_labels, frames.keypoint_names, used)
+            test = errors[errors["split"] == "test"].drop(columns="split").to_numpy(float)
+            row = {"config": kind, "seed": seed, "steps": cfg.train.max_steps, "arch": cfg.model.backbone.arch,
+                   "train_frames": int((errors["split"] == "train").sum()), "data": args.data_dir.name,
+                   **error_stats(test, "test"), **track_stats(xy, pca_fit, dense)}
+            rows.append(row)
+            report(row)
+        if args.ensemble and len(tracks) > 1:
+            smoothed = eks_smooth(np.stack([t[0] for t in tracks]), np.stack([t[1] for t in tracks]))
+            row = {"config": f"{kind}+eks{len(tracks)}", "seed": -1, "steps": cfg.train.max_steps,
+                   "arch": cfg.model.backbone.arch, "data": args.data_dir.name, **track_stats(smoothed.xy, pca_fit, dense)}
+            rows.append(row)
+            report(row)
+    measures = sorted({key for row in rows for key in row if key.startswith(("test_", "video_", "dense_"))})
+    names = list(dict.fromkeys(row["config"] for row in rows))
+    print(f"{'measure':<28}" + "".join(f"{name:>24}" for name in names))
+    for measure in measures:
+        cells = []
+        for name in names:
+            values = np.array([row[measure] for row in rows if row["config"] == name and measure in row])
+            cells.append(f"{values.mean():10.3f} ± {values.std():<9.3f}" if len(values) else f"{'-':>20}")
+        print(f"{measure:<28}" + "".join(f"{cell:>24}" for cell in cells))
+
+
+if __name__ == "__main__":
+    main()
