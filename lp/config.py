@@ -50,7 +50,8 @@ class DataConfig:
     data_dir: Path = Path("data/mirror-mouse-example")
     """Project folder holding the labels CSV; image paths in the CSV are relative to it."""
     csv_file: str = "CollectedData.csv"
-    """Labels file inside data_dir, DeepLabCut style (scorer / bodyparts / coords header rows)."""
+    """Labels file inside data_dir: a DeepLabCut CSV (scorer / bodyparts / coords header rows),
+    DeepLabCut's .h5, or COCO keypoints .json."""
     image_height: int = 256
     """Height in pixels every frame is resized to before the network; a multiple of 32."""
     image_width: int = 256

@@ -1,6 +1,10 @@
-"""DeepLabCut-style label CSVs: three header rows (scorer / bodyparts / coords), then one row
-per labeled frame. The leading index column(s) name the image, relative to the data directory;
-empty cells are keypoints that were not labeled."""
+"""Labeled frames from the field's files, all read into one LabeledFrames table:
+- DeepLabCut CSV: three header rows (scorer / bodyparts / coords), then one row per labeled frame;
+  the leading index column(s) name the image, relative to the data directory; empty cells are
+  keypoints that were not labeled;
+- DeepLabCut's own .h5 (pandas, the same table);
+- COCO keypoints .json (one annotation per image; visibility 0 = not labeled).
+To add a format: a reader returning LabeledFrames, and its suffix in READERS."""
 
 from __future__ import annotations
 
@@ -32,13 +36,23 @@ class LabeledFrames:
         return len(self.keypoint_names)
 
 
-def read_labels(csv_path: Path) -> LabeledFrames:
-    """Read and check a label CSV; every problem is a one-line UserError naming the file."""
-    if not csv_path.is_file():
+def read_labels(path: Path) -> LabeledFrames:
+    """Read and check a labels file (by its suffix: .csv, .h5, .json); every problem is a one-line
+    UserError naming the file."""
+    path = Path(path)
+    if not path.is_file():
         raise UserError(
-            f"labels file {csv_path} not found: set --data.data-dir to your project folder "
-            "and --data.csv-file to the CSV's name"
+            f"labels file {path} not found: set --data.data-dir to your project folder "
+            "and --data.csv-file to the labels file's name (.csv, .h5 or COCO .json)"
         )
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise UserError(f"{path}: lp reads labels from {', '.join(READERS)} files: export them as a DeepLabCut CSV")
+    return reader(path)
+
+
+def read_dlc_csv(csv_path: Path) -> LabeledFrames:
+    """A DeepLabCut CSV (see the module's docstring)."""
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -102,6 +116,77 @@ def read_labels(csv_path: Path) -> LabeledFrames:
         raise UserError(f"{csv_path}: image {duplicate} is listed twice: keep one row per image")
     scorer = next((cell for cell in scorer_row[num_index:] if cell.strip()), "lp")
     return LabeledFrames(paths, np.stack(coords), names, scorer)
+
+
+def read_dlc_h5(path: Path) -> LabeledFrames:
+    """DeepLabCut's .h5 labels: a pandas table whose columns are (scorer, bodyparts, coords) and
+    whose index names the images (one string, or DeepLabCut's three levels, joined with /)."""
+    import pandas as pd
+
+    try:
+        table = pd.read_hdf(path)
+    except Exception as error:  # noqa: BLE001 - pytables raises its own error types for a file that is not HDF5
+        if isinstance(error, (KeyboardInterrupt, MemoryError)):
+            raise
+        raise UserError(f"{path} is not a DeepLabCut .h5 labels file ({type(error).__name__}): export the labels as CSV") from None
+    columns = table.columns
+    if not isinstance(columns, pd.MultiIndex) or columns.nlevels not in (3, 4):
+        raise UserError(f"{path}: expected DeepLabCut's columns scorer / bodyparts / coords")
+    if columns.nlevels == 4:
+        raise UserError(f"{path} is a multi-animal DeepLabCut file (individuals level): lp reads single-animal labels")
+    names = list(dict.fromkeys(columns.get_level_values(1)))
+    coords = set(columns.get_level_values(2))
+    if not {"x", "y"} <= coords:
+        raise UserError(f"{path}: every keypoint needs x and y columns")
+    frame = table.droplevel(0, axis=1)
+    xy = np.stack([frame.xs(c, axis=1, level=1)[names].to_numpy(np.float64) for c in ("x", "y")], axis=-1)
+    if "visible" in coords:
+        xy[frame.xs("visible", axis=1, level=1)[names].to_numpy() == 0] = np.nan
+    paths = ["/".join(str(part) for part in (index if isinstance(index, tuple) else (index,)) if str(part)) for index in table.index]
+    return LabeledFrames(paths, xy, names, str(columns.get_level_values(0)[0]))
+
+
+def read_coco(path: Path) -> LabeledFrames:
+    """COCO keypoints: images, annotations with keypoints [x, y, v] * K (v = 0: not labeled), one
+    category naming the keypoints. One annotation per image; images without one are skipped."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        categories = [c for c in data["categories"] if c.get("keypoints")]
+        images = {image["id"]: image["file_name"] for image in data["images"]}
+        annotations = data["annotations"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise UserError(f"{path} is not a COCO keypoints file ({type(error).__name__}: {error}): it needs images, annotations and categories") from None
+    if len(categories) != 1:
+        raise UserError(f"{path}: lp reads one keypoint category; this file has {len(categories)}")
+    names = [str(name) for name in categories[0]["keypoints"]]
+    by_image: dict = {}
+    for annotation in annotations:
+        if annotation.get("category_id", categories[0]["id"]) != categories[0]["id"] or "keypoints" not in annotation:
+            continue
+        if annotation["image_id"] in by_image:
+            raise UserError(f"{path}: image {images.get(annotation['image_id'])} has several annotations: lp reads one animal per image")
+        values = np.asarray(annotation["keypoints"], dtype=np.float64)
+        if values.size != 3 * len(names):
+            raise UserError(f"{path}: an annotation of image {annotation['image_id']} has {values.size} values, "
+                            f"expected 3 x {len(names)} keypoints")
+        by_image[annotation["image_id"]] = values.reshape(len(names), 3)
+    unknown = [i for i in by_image if i not in images]
+    if unknown:
+        raise UserError(f"{path}: annotations name image id {unknown[0]}, which is not among the images")
+    skipped = len(images) - len(by_image)
+    if skipped:
+        print(f"lp: {path.name}: {skipped} image(s) without keypoint annotations skipped")
+    if not by_image:
+        raise UserError(f"{path} has no keypoint annotations")
+    ids = [i for i in images if i in by_image]
+    xy = np.stack([by_image[i][:, :2] for i in ids])
+    xy[np.stack([by_image[i][:, 2] == 0 for i in ids])] = np.nan
+    return LabeledFrames([images[i] for i in ids], xy, names, "coco")
+
+
+READERS = {".csv": read_dlc_csv, ".h5": read_dlc_h5, ".json": read_coco}
 
 
 def _number(cell: str, csv_path: Path, line: int) -> float:

@@ -7,15 +7,14 @@ it (one transform for the whole clip).
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
 from lp.config import UnlabeledConfig
 from lp.data.augment import AFFINE, Augmenter, to_device
 from lp.data.batch import ClipBatch
-from lp.data.images import rescale_pixels, resize_to_uint8
 from lp.data.clips import ClipSchedule, build_clip_reader
+from lp.data.images import rescale_pixels, resize_to_uint8
 from lp.data.video import open_videos
 from lp.errors import UserError
 

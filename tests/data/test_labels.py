@@ -76,3 +76,57 @@ def test_binary_file_is_not_a_csv(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(UserError, match="not a readable CSV"):
         read_labels(path)
+
+
+def test_dlc_h5_and_coco_read_as_the_csv(tmp_path):
+    """The same labels as DeepLabCut .h5 and COCO .json give the same table as the CSV, and a
+    run trains on them."""
+    import json
+
+    import pandas as pd
+
+    from lp.cli import parse_train_args
+    from lp.data.labels import read_labels
+    from lp.engine.loop import train
+    from tests.conftest import tiny_args, write_project
+
+    project = tmp_path / "project"
+    write_project(project)
+    expected = read_labels(project / "CollectedData.csv")
+    columns = pd.MultiIndex.from_product([["me"], expected.keypoint_names, ["x", "y"]], names=["scorer", "bodyparts", "coords"])
+    index = pd.MultiIndex.from_tuples([tuple(p.split("/")) for p in expected.image_paths])
+    pd.DataFrame(expected.keypoints.reshape(len(index), -1), columns=columns, index=index).to_hdf(
+        project / "CollectedData_me.h5", key="df_with_missing", mode="w")
+    coco = {
+        "images": [{"id": i + 1, "file_name": p} for i, p in enumerate(expected.image_paths)] + [{"id": 99, "file_name": "x.png"}],
+        "categories": [{"id": 1, "name": "mouse", "keypoints": expected.keypoint_names}],
+        "annotations": [{"image_id": i + 1, "category_id": 1,
+                         "keypoints": [v for x, y in frame for v in ((0, 0, 0) if np.isnan(x) else (x, y, 2))]}
+                        for i, frame in enumerate(expected.keypoints)],
+    }
+    (project / "labels.json").write_text(json.dumps(coco))
+    for name in ("CollectedData_me.h5", "labels.json"):
+        frames = read_labels(project / name)
+        assert frames.image_paths == expected.image_paths and frames.keypoint_names == expected.keypoint_names
+        np.testing.assert_allclose(frames.keypoints, expected.keypoints)
+    result = train(parse_train_args(tiny_args(project, tmp_path / "run", "--data.csv-file", "labels.json",
+                                              "--train.max-steps", "2")))
+    assert np.isfinite(result.pixel_error["train"]["mean"])
+
+
+def test_malformed_h5_and_coco_are_one_line(tmp_path):
+    import pytest
+
+    from lp.data.labels import read_labels
+    from lp.errors import UserError
+
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "two.json").write_text('{"images": [{"id": 1, "file_name": "a.png"}], "categories": '
+                                       '[{"id": 1, "keypoints": ["a", "b"]}], "annotations": [{"image_id": 1, "keypoints": [1, 2, 2]}]}')
+    (tmp_path / "bad.h5").write_bytes(b"not hdf5 at all")
+    (tmp_path / "labels.txt").write_text("x")
+    for name, says in (("bad.json", "is not a COCO keypoints file"), ("two.json", "has 3 values, expected 3 x 2"),
+                       ("bad.h5", "is not a DeepLabCut .h5 labels file"), ("labels.txt", "lp reads labels from")):
+        with pytest.raises(UserError, match=says) as error:
+            read_labels(tmp_path / name)
+        assert "\n" not in str(error.value)
