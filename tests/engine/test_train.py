@@ -154,3 +154,28 @@ def test_unsupervised_loss_needs_videos(project, tmp_path):
     with pytest.raises(UserError, match="set --unlabeled.video-dir"):
         run(tiny_args(project, tmp_path / "run", "--losses.temporal.enabled", "True"))
     assert not (tmp_path / "run").exists()
+
+
+def test_images_per_s_leaves_out_validation_pauses(project, tmp_path, monkeypatch):
+    """The logged (and shown) images/s is the training rate: a 3-second validation pause between
+    two log steps does not drag it down."""
+    import time
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import lp.engine.loop as loop
+
+    validate = loop.validate
+
+    def slow_validate(run, step):
+        validate(run, step)
+        time.sleep(3.0)
+
+    monkeypatch.setattr(loop, "validate", slow_validate)
+    run(tiny_args(project, tmp_path / "run", "--train.max-steps", "6", "--eval.val-every-steps", "3"))
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    rates = {event.step: event.value for event in events.Scalars("train/images_per_s")}
+    # the log at step 4 covers steps 3 and 4 (8 frames) and the pause after step 3: counting the
+    # pause would give under 8 / 3 images/s
+    assert rates[4] > 8 / 3, rates
