@@ -53,3 +53,15 @@ def tiny_args(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
         "--train.checkpoint-every-steps", "2", "--train.log-every-steps", "2", "--data.val-fraction", "0.2",
         "--data.test-fraction", "0.2", *extra,
     ]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A run trained for a few steps on the synthetic project (one per test module)."""
+    from lp.cli import parse_train_args
+    from lp.engine.loop import train
+
+    root = tmp_path_factory.mktemp("trained")
+    write_project(root / "project")
+    train(parse_train_args(tiny_args(root / "project", root / "run")))
+    return root / "run"

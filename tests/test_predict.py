@@ -17,14 +17,6 @@ from tests.conftest import tiny_args, write_project
 from tests.data.test_video import write_video
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("predict")
-    write_project(root / "project")
-    train(parse_train_args(tiny_args(root / "project", root / "run")))
-    return root / "run"
-
-
 def test_one_row_per_frame_csv_and_h5_agree(run_dir, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()

@@ -3,7 +3,6 @@ with PyAV. For each readable one: which reader auto picks and why, frames equal 
 encoded (in displayed orientation), and one prediction row per frame. For each broken one: one
 line saying what is wrong."""
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -12,13 +11,11 @@ import pandas as pd
 import pytest
 import torch
 
-from lp.cli import parse_train_args
 from lp.config import PredictConfig
 from lp.data.video import dali_cannot_read, open_videos, probe_video, read_frames
-from lp.engine.loop import train
 from lp.errors import UserError
 from lp.predict import predict
-from tests.conftest import tiny_args, write_project
+from tests.data.test_video import write_video
 
 CPU = torch.device("cpu")
 FRAMES = 16
@@ -42,23 +39,8 @@ def pictures(width: int, height: int, count: int = FRAMES) -> np.ndarray:
 def encode(path: Path, codec: str, pixel_format: str, width: int = 64, height: int = 48, rotation: int = 0,
            options: dict | None = None, pts_ms: list[int] | None = None) -> np.ndarray:
     source = pictures(width, height, FRAMES if pts_ms is None else len(pts_ms))
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
-        stream.options = options or {}
-        if rotation:
-            stream.set_display_rotation(rotation)
-        if pts_ms is not None:
-            stream.codec_context.time_base = Fraction(1, 1000)
-        for i, array in enumerate(source):
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            if pts_ms is not None:
-                frame.pts, frame.time_base = pts_ms[i], Fraction(1, 1000)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return source
+    return write_video(path, pts_ms=pts_ms, frames=source, codec=codec, pixel_format=pixel_format, rotation=rotation,
+                       options=options)
 
 
 LOSSLESS = {"qp": "0", "preset": "ultrafast"}
@@ -75,14 +57,6 @@ READABLE = {
     "rotated 90": ("i.mp4", "libx264", "yuv420p", (64, 48), 90, LOSSLESS, "rotated by 90"),
     "rotated 270": ("j.mp4", "libx264", "yuv420p", (64, 48), 270, LOSSLESS, "rotated by 270"),
 }
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("formats")
-    write_project(root / "project")
-    train(parse_train_args(tiny_args(root / "project", root / "run")))
-    return root / "run"
 
 
 def make(tmp_path: Path, name: str) -> tuple[Path, np.ndarray]:

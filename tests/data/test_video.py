@@ -10,15 +10,23 @@ from lp.errors import UserError
 
 
 def write_video(
-    path: Path, num_frames: int = 12, size_wh=(64, 48), pts_ms=None, seed: int = 0, faststart: bool = False
+    path: Path, num_frames: int = 12, size_wh=(64, 48), pts_ms=None, seed: int = 0, faststart: bool = False,
+    frames: np.ndarray | None = None, codec: str = "libx264", pixel_format: str = "yuv420p", rotation: int = 0,
+    options: dict | None = None,
 ) -> np.ndarray:
-    """An H.264 mp4 of random-ish frames (pts in ms when given: variable frame rate; faststart:
-    the index at the front of the file, as streaming cameras write it)."""
-    rng = np.random.default_rng(seed)
-    frames = rng.integers(0, 255, (num_frames, size_wh[1], size_wh[0], 3), dtype=np.uint8)
+    """A video of `frames` (default: random-ish ones), H.264 yuv420p unless told otherwise; pts in
+    ms when given (variable frame rate); faststart: the index at the front of the file, as
+    streaming cameras write it; rotation: display rotation in degrees."""
+    if frames is None:
+        rng = np.random.default_rng(seed)
+        frames = rng.integers(0, 255, (num_frames, size_wh[1], size_wh[0], 3), dtype=np.uint8)
+    height, width = frames.shape[1:3]
     with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = size_wh[0], size_wh[1], "yuv420p"
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
+        stream.options = options or {}
+        if rotation:
+            stream.set_display_rotation(rotation)
         if pts_ms is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
         for i, array in enumerate(frames):
