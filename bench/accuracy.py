@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -123,7 +124,8 @@ def main() -> None:
             tracks.append((xy, likelihood))
             dense = None
             if args.dense_labels:
-                used = {int(Path(p).stem.lstrip("img") or 0) for p in frames.image_paths}  # labeled-data/<v>/img<frame>.png
+                # labeled-data/<video>/img<frame>.png: the frame index is the file name's number
+                used = {int(match.group()) for p in frames.image_paths if (match := re.search(r"\d+", Path(p).stem))}
                 dense = read_dense(args.dense_labels, frames.keypoint_names, used)
             test = errors[errors["split"] == "test"].drop(columns="split").to_numpy(float)
             row = {"config": kind, "seed": seed, "steps": cfg.train.max_steps, "arch": cfg.model.backbone.arch,

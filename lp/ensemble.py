@@ -14,6 +14,8 @@ parameter s is chosen per keypoint by the likelihood of the observations (or set
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +43,7 @@ class Smoothed:
 def ensemble_stats(xy: np.ndarray, likelihood: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(M, T, K, 2), (M, T, K) -> mean (T, K, 2), variance (T, K, 2), mean likelihood (T, K);
     models that did not place a keypoint (NaN) are left out of that frame's statistics."""
-    with np.errstate(invalid="ignore"), _quiet_nan_warnings():
+    with _quiet_nan_warnings():
         mean = np.nanmean(xy, axis=0)
         variance = np.nanvar(xy, axis=0)
         confidence = np.nanmean(likelihood, axis=0)
@@ -177,18 +179,9 @@ def _first_observation(observations: np.ndarray) -> np.ndarray:
     return np.where(finite.any(axis=0), first, 0.0)
 
 
-class _quiet_nan_warnings:
+@contextmanager
+def _quiet_nan_warnings():
     """All-NaN slices are expected (a keypoint no model placed): their statistic stays NaN."""
-
-    def __enter__(self):
-        self._state = np.seterr(invalid="ignore")
-        import warnings
-
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        return self
-
-    def __exit__(self, *args):
-        self._warnings.__exit__(*args)
-        np.seterr(**self._state)
+        yield
