@@ -10,9 +10,12 @@ each figure's spread over seeds.
         --dense-labels ../shared/data/sleap-flies-clip/labels_all_frames.csv --extra --data.test-fraction 0
     python bench/accuracy.py --quick        # a few steps of a small network: checks that the script runs
 
+    python bench/accuracy.py --summarize bench/results/nvidia-h200_2026-12-01.jsonl   # the table again
+
 Configurations are the example's config files (supervised: configs/mouse.py, semi:
-configs/mouse_semi.py, whose PCA keypoint lists are the example's: on other data use supervised,
-or pass the PCA flags in --extra); --extra flags apply to every run (e.g. --data.train-frames 20).
+configs/mouse_semi.py; context and context_semi: the same with --model.head heatmap_context). On
+other data, semi keeps only the temporal loss (pass PCA flags in --extra to add them); --extra
+flags apply to every run (e.g. --data.train-frames 20). --tag names the runs' group in the JSON.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ import json
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +44,17 @@ from lp.inference import Model, compute_temporal_norm  # noqa: E402
 from lp.losses.pca_singleview import fit_singleview  # noqa: E402
 from lp.models.pca import compute_pca_errors  # noqa: E402
 
-CONFIGS = {"supervised": ROOT / "configs/mouse.py", "semi": ROOT / "configs/mouse_semi.py"}
+DEVICE = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+CONTEXT = ["--model.head", "heatmap_context"]
+CONFIGS = {
+    "supervised": (ROOT / "configs/mouse.py", []),
+    "semi": (ROOT / "configs/mouse_semi.py", []),
+    "context": (ROOT / "configs/mouse.py", CONTEXT),
+    "context_semi": (ROOT / "configs/mouse_semi.py", CONTEXT),
+}
+"""name -> (config file, flags). On data other than the example the semi-supervised ones keep
+the temporal loss only (the example's PCA keypoint lists and views mean nothing there)."""
+OTHER_DATA_SEMI = ["--losses.pca-singleview.enabled", "False", "--losses.pca-multiview.enabled", "False"]
 EXAMPLE = ROOT / "data/mirror-mouse-example"
 QUICK = ["--model.backbone.arch", "resnet18", "--data.image-height", "64", "--data.image-width", "64",
          "--train.max-steps", "6", "--train.batch-size", "4", "--eval.val-every-steps", "3",
@@ -78,6 +93,16 @@ def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray
     return frames[keep], labels[keep]
 
 
+def ensemble_row(args, kind: str, saved: list) -> dict:
+    """EKS over the saved tracks of one configuration's seeds, scored like a single run."""
+    smoothed = eks_smooth(np.stack([s["xy"] for s in saved]), np.stack([s["likelihood"] for s in saved]))
+    names = [str(n) for n in saved[0]["names"]]
+    dense = read_dense(args.dense_labels, names, set(saved[0]["used"].tolist())) if args.dense_labels else None
+    return {"bench": "accuracy", "tag": args.tag, "device": DEVICE, "config": f"{kind}+eks{len(saved)}", "seed": -1,
+            "steps": int(saved[0]["steps"]), "arch": str(saved[0]["arch"]), "data": args.data_dir.name,
+            **track_stats(smoothed.xy, None, dense)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["supervised", "semi"], choices=list(CONFIGS))
@@ -88,8 +113,18 @@ def main() -> None:
     parser.add_argument("--ensemble", action="store_true", help="also an EKS ensemble of each configuration's seeds")
     parser.add_argument("--quick", action="store_true", help="a few steps of a small network, one seed")
     parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
+    parser.add_argument("--save-tracks", type=Path, help="keep each run's video predictions here (for --ensemble-tracks)")
+    parser.add_argument("--ensemble-tracks", type=Path, help="only: EKS ensembles of the saved tracks of each --configs")
+    parser.add_argument("--tag", default="", help="a label stored in every JSON line (e.g. train20)")
+    parser.add_argument("--summarize", type=Path, nargs="+", help="only print the summary of these JSON-lines files")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="flags for every run")
     args = parser.parse_args()
+    if args.summarize:
+        rows = [json.loads(line) for path in args.summarize for line in path.read_text().splitlines() if '"bench": "accuracy"' in line]
+        for group in dict.fromkeys((row["data"], row.get("tag", "")) for row in rows):
+            print(f"== {group[0]} {group[1]}")
+            summarize([row for row in rows if (row["data"], row.get("tag", "")) == group])
+        return
     seeds = args.seeds[: 2 if args.ensemble else 1] if args.quick else args.seeds
     extra = [*(QUICK if args.quick else []), *args.extra]
 
@@ -99,19 +134,29 @@ def main() -> None:
             with open(args.json, "a") as handle:
                 handle.write(json.dumps(row) + "\n")
 
+    if args.ensemble_tracks:
+        for kind in args.configs:
+            saved = sorted(args.ensemble_tracks.glob(f"{args.data_dir.name}_{args.tag}_{kind}_seed*.npz"))
+            if len(saved) > 1:
+                report(ensemble_row(args, kind, [np.load(path) for path in saved]))
+        return
     rows = []
     for kind in args.configs:
         tracks = []
         for seed in seeds:
             with tempfile.TemporaryDirectory() as run_dir:
-                flags = ["--config", str(CONFIGS[kind]), "--data.data-dir", str(args.data_dir), "--run.output-dir",
-                         run_dir, "--run.seed", str(seed), *extra]
-                if kind == "semi":
+                config_file, config_flags = CONFIGS[kind]
+                flags = ["--config", str(config_file), *config_flags, "--data.data-dir", str(args.data_dir),
+                         "--run.output-dir", run_dir, "--run.seed", str(seed)]
+                if kind.endswith("semi"):
                     flags += ["--unlabeled.video-dir", str(args.video.parent)]
                 if args.data_dir.resolve() != EXAMPLE.resolve():  # the example's skeleton names its keypoints
-                    flags += ["--data.skeleton"]
+                    flags += ["--data.skeleton", *(OTHER_DATA_SEMI if kind.endswith("semi") else [])]
+                flags += extra
                 cfg = parse_train_args(flags)
+                started = time.perf_counter()
                 train(cfg)
+                train_s = time.perf_counter() - started
                 errors = pd.read_csv(Path(run_dir) / "pixel_error.csv", index_col=0)
                 model = Model.from_dir(run_dir)
                 table = model.predict_video(args.video)
@@ -123,22 +168,32 @@ def main() -> None:
             likelihood = table.xs("likelihood", axis=1, level=2).to_numpy(float)
             tracks.append((xy, likelihood))
             dense = None
+            # labeled-data/<video>/img<frame>.png: the frame index is the file name's number
+            used = {int(match.group()) for p in frames.image_paths if (match := re.search(r"\d+", Path(p).stem))}
             if args.dense_labels:
-                # labeled-data/<video>/img<frame>.png: the frame index is the file name's number
-                used = {int(match.group()) for p in frames.image_paths if (match := re.search(r"\d+", Path(p).stem))}
                 dense = read_dense(args.dense_labels, frames.keypoint_names, used)
+            if args.save_tracks:
+                args.save_tracks.mkdir(parents=True, exist_ok=True)
+                np.savez(args.save_tracks / f"{args.data_dir.name}_{args.tag}_{kind}_seed{seed}.npz", xy=xy,
+                         likelihood=likelihood, names=np.array(frames.keypoint_names), used=np.array(sorted(used)),
+                         steps=cfg.train.max_steps, arch=cfg.model.backbone.arch)
             test = errors[errors["split"] == "test"].drop(columns="split").to_numpy(float)
-            row = {"config": kind, "seed": seed, "steps": cfg.train.max_steps, "arch": cfg.model.backbone.arch,
+            row = {"bench": "accuracy", "tag": args.tag, "device": DEVICE, "config": kind, "seed": seed, "train_s": round(train_s, 1), "steps": cfg.train.max_steps, "arch": cfg.model.backbone.arch,
                    "train_frames": int((errors["split"] == "train").sum()), "data": args.data_dir.name,
                    **error_stats(test, "test"), **track_stats(xy, pca_fit, dense)}
             rows.append(row)
             report(row)
         if args.ensemble and len(tracks) > 1:
             smoothed = eks_smooth(np.stack([t[0] for t in tracks]), np.stack([t[1] for t in tracks]))
-            row = {"config": f"{kind}+eks{len(tracks)}", "seed": -1, "steps": cfg.train.max_steps,
+            row = {"bench": "accuracy", "tag": args.tag, "device": DEVICE, "config": f"{kind}+eks{len(tracks)}", "seed": -1, "steps": cfg.train.max_steps,
                    "arch": cfg.model.backbone.arch, "data": args.data_dir.name, **track_stats(smoothed.xy, pca_fit, dense)}
             rows.append(row)
             report(row)
+    summarize(rows)
+
+
+def summarize(rows: list[dict]) -> None:
+    """One line per measure, one column per configuration: mean ± spread (std) over seeds."""
     measures = sorted({key for row in rows for key in row if key.startswith(("test_", "video_", "dense_"))})
     names = list(dict.fromkeys(row["config"] for row in rows))
     print(f"{'measure':<28}" + "".join(f"{name:>24}" for name in names))

@@ -21,7 +21,7 @@ BackboneArch = Literal[
     "efficientnet_b1",
     "efficientnet_b2",
 ]
-HeadKind = Literal["heatmap", "regression"]
+HeadKind = Literal["heatmap", "heatmap_context", "regression"]
 AugmentationPreset = Literal["none", "default", "dlc"]
 
 
@@ -62,6 +62,11 @@ class DataConfig:
     """Fraction of labeled frames held out for the final test error."""
     split_seed: int = 0
     """Seed of the train/val/test split; the same seed always gives the same split."""
+    video_dir: Path | None = None
+    """Folder of the videos the labeled frames were taken from (DeepLabCut's naming:
+    labeled-data/<video stem>/img<frame number>.png from <video-dir>/<video stem>.mp4). Only
+    --model.head heatmap_context uses it: a labeled frame's neighbours come from image files
+    beside it, else from its video. Default: <data-dir>/videos, then --unlabeled.video-dir."""
     train_frames: int | None = None
     """Use only this many training frames (a fixed subset of the train split). Default: all."""
     augmentation: AugmentationPreset = "default"
@@ -104,7 +109,9 @@ class ModelConfig:
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     head: HeadKind = "heatmap"
-    """heatmap: upsampling head and subpixel soft-argmax; regression: pooled features to (x, y)."""
+    """heatmap: upsampling head and subpixel soft-argmax; heatmap_context: the same head seeing
+    frames t-2..t+2 to predict frame t (labeled frames take their neighbours from image files
+    beside them or from --data.video-dir; see README); regression: pooled features to (x, y)."""
     heatmap_downsample: int = 2
     """Heatmap side = image side / 2**heatmap_downsample (0 to 5)."""
     heatmap_sigma_px: float = 1.25

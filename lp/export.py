@@ -4,7 +4,9 @@ batch size), checked against PyTorch with onnxruntime before it is kept.
 The exported graph takes `images` (B, 3, H, W) float32 in [0, 1] at the run's input size (its
 config.yaml's image height and width, also stored in the file's metadata) and returns
 `keypoints` (B, K, 2) in those pixels and `confidence` (B, K). Map keypoints to a frame of width
-W0 and height H0 with x0 = (x + 0.5) * W0 / W - 0.5 (and y likewise), as lp does."""
+W0 and height H0 with x0 = (x + 0.5) * W0 / W - 0.5 (and y likewise), as lp does. A context
+model's graph (--model.head heatmap_context) takes (B, 5, 3, H, W): frames t-2..t+2 of each of
+the B frames it predicts (at a video's ends, repeat the edge frame)."""
 
 from __future__ import annotations
 
@@ -23,14 +25,23 @@ TOLERANCE_PX = 1e-3
 
 
 class KeypointNetwork(nn.Module):
-    """images -> (keypoints, confidence): what the ONNX file computes."""
+    """images -> (keypoints, confidence): what the ONNX file computes. A context model takes
+    (B, 5, 3, H, W): each predicted frame's t-2..t+2."""
 
     def __init__(self, network: nn.Module):
         super().__init__()
         self.network = network
+        self.frames = network.context_frames
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.network.keypoints(self.network(images))
+        if self.frames == 1:
+            return self.network.keypoints(self.network(images))
+        rows = torch.arange(images.shape[0] * self.frames, device=images.device).view(-1, self.frames)
+        return self.network.keypoints(self.network(images.flatten(0, 1), rows))
+
+    def example(self, batch: int, height: int, width: int, seed: int) -> torch.Tensor:
+        shape = (batch, 3, height, width) if self.frames == 1 else (batch, self.frames, 3, height, width)
+        return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def export_onnx(run_dir: Path, output: Path | None = None, seed: int = 0) -> tuple[Path, str]:
@@ -46,7 +57,7 @@ def export_onnx(run_dir: Path, output: Path | None = None, seed: int = 0) -> tup
     # eval on the wrapper itself: the exporter restores the wrapper's mode, and with it the network's
     wrapped = KeypointNetwork(model.network.to(memory_format=torch.contiguous_format).float()).eval()
     output = Path(output) if output is not None else Path(run_dir) / "export" / "model.onnx"
-    example = torch.rand(2, 3, height, width, generator=torch.Generator().manual_seed(seed))
+    example = wrapped.example(2, height, width, seed)
 
     def write(tmp: Path) -> None:
         torch.onnx.export(
@@ -56,7 +67,8 @@ def export_onnx(run_dir: Path, output: Path | None = None, seed: int = 0) -> tup
         )
         graph = onnx.load(str(tmp))
         for key, value in {"keypoint_names": json.dumps(model.keypoint_names), "input_height": str(height),
-                           "input_width": str(width), "input": "images (B, 3, H, W) float32 RGB in [0, 1]",
+                           "input_width": str(width), "input": "images (B, 3, H, W) float32 RGB in [0, 1]" if wrapped.frames == 1
+                           else "images (B, 5, 3, H, W) float32 RGB in [0, 1]: frames t-2..t+2 of each predicted frame t",
                            "source_run": str(Path(run_dir).resolve())}.items():
             graph.metadata_props.add(key=key, value=value)
         onnx.save(graph, str(tmp))
@@ -71,13 +83,14 @@ def check_onnx(path: Path, wrapped: nn.Module, height: int, width: int, seed: in
     """Run the file with onnxruntime on a batch of another size than the export's and compare with
     PyTorch: keypoints within TOLERANCE_PX wherever the heatmap's peak is unambiguous (where two
     pixels tie, the two programs may break the tie differently, as any two builds of PyTorch may)."""
-    images = torch.rand(5, 3, height, width, generator=torch.Generator().manual_seed(seed + 1))
+    images = wrapped.example(5, height, width, seed + 1)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     keypoints, confidence = session.run(None, {"images": images.numpy()})
     wrapped.eval()  # batch norm with its running statistics, as exported
     with torch.no_grad():
-        outputs = wrapped.network(images)
-        expected_xy, expected_confidence = (t.numpy() for t in wrapped.network.keypoints(outputs))
+        expected_xy, expected_confidence = (t.numpy() for t in wrapped(images))
+        outputs = wrapped.network(images) if wrapped.frames == 1 else wrapped.network(
+            images.flatten(0, 1), torch.arange(images.shape[0] * wrapped.frames).view(-1, wrapped.frames))
     clear = np.ones(expected_xy.shape[:2], dtype=bool)
     if outputs.dim() == 4:  # heatmaps: the top two values of each map must differ clearly
         top = outputs.flatten(2).topk(2, dim=-1).values.numpy()

@@ -14,6 +14,7 @@ import torch
 
 from lp.config import TrainConfig
 from lp.cli import load_config, run_config_path
+from lp.data.context import neighbour_rows
 from lp.data.video import prefetch, probe_video, read_frames
 from lp.engine.checkpoint import exported_model_path, load_exported
 from lp.errors import UserError
@@ -53,11 +54,22 @@ class Model:
         return cls(network, cfg, names, device, precision, name=run_dir.name, pca=pca)
 
     @torch.inference_mode()
-    def predict_tensor(self, frames: torch.Tensor) -> torch.Tensor:
+    def predict_tensor(self, frames: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 3, H, W) uint8 frames of one size, on any device -> (B, K, 3) float32 on the model's
-        device: x, y in the frames' own pixels, then likelihood. Does not wait for the device."""
+        device: x, y in the frames' own pixels, then likelihood. Does not wait for the device.
+        A context model treats each frame as its own neighbours unless `context` (M, 5) names
+        the rows of each of M target frames' t-2..t+2 (then (M, K, 3)); for frames of a video in
+        order, use `window()`."""
         input_hw = (self.cfg.data.image_height, self.cfg.data.image_width)
-        return frames_to_keypoints(self.network, frames.to(self.device, non_blocking=True), input_hw, self.dtype)
+        frames = frames.to(self.device, non_blocking=True)
+        if context is not None:
+            context = context.to(self.device, non_blocking=True)
+        return frames_to_keypoints(self.network, frames, input_hw, self.dtype, context)
+
+    def window(self) -> FrameWindow:
+        """Keypoints of a video's frames fed in order, in batches (each frame's neighbours from
+        the batches around it: no frame is decoded twice)."""
+        return FrameWindow(self)
 
     def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
@@ -65,14 +77,14 @@ class Model:
         return result[..., :2], result[..., 2]
 
     def predict_arrays(self, batches: Iterable[np.ndarray]) -> pd.DataFrame:
-        """Keypoints of every frame of (B, H, W, 3) or (B, H, W) uint8 batches, as one table."""
-        xys, likelihoods = [], []
+        """Keypoints of every frame of (B, H, W, 3) or (B, H, W) uint8 batches of consecutive
+        frames, as one table."""
+        window, parts = self.window(), []
         for batch in batches:
-            xy, likelihood = self.predict_batch(frames_to_tensor(batch))
-            xys.append(xy)
-            likelihoods.append(likelihood)
-        xy, likelihood = np.concatenate(xys), np.concatenate(likelihoods)
-        return keypoint_table(xy, likelihood, self.keypoint_names, self.name, pd.RangeIndex(len(xy)))
+            parts.append(window.push(frames_to_tensor(batch))[1])
+        parts.append(window.finish()[1])
+        result = torch.cat(parts).cpu().numpy().astype(np.float64)
+        return keypoint_table(result[..., :2], result[..., 2], self.keypoint_names, self.name, pd.RangeIndex(len(result)))
 
     def predict_frames(self, frames: np.ndarray, batch_size: int = 64) -> pd.DataFrame:
         """(N, H, W, 3) RGB or (N, H, W) grayscale uint8 frames -> DeepLabCut-style table."""
@@ -82,6 +94,56 @@ class Model:
         """Every frame of a video, in order, decoded on the CPU while the network runs."""
         info = probe_video(Path(path))
         return self.predict_arrays(prefetch(read_frames(info, batch_size)))
+
+
+class FrameWindow:
+    """A video's frames in, in order and in batches of any size; keypoints out. A single-frame
+    model answers each batch at once. A context model answers a frame once its two following
+    frames have arrived (the last two on `finish`), keeping the last four frames of the previous
+    batch to give the next batch's first frames their neighbours; at the video's ends the edge
+    frame stands in for missing neighbours, as in training."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.radius = model.network.context_frames // 2
+        self.tail: torch.Tensor | None = None  # the last 2 * radius frames seen
+        self.seen = self.done = 0  # frames pushed; frames answered
+
+    def push(self, frames: torch.Tensor, first: int | None = None, pad_to: int | None = None) -> tuple[int, torch.Tensor]:
+        """(B, 3, H, W) uint8, the next frames -> (first frame index, (n, K, 3)) for the frames
+        answered now. first: the batch's first frame index (a single-frame model takes batches in
+        any order; a context model needs them in order). pad_to: a single-frame model pads a
+        short batch to this many frames (one shape for the network on a GPU)."""
+        count = len(frames)
+        if self.radius == 0:
+            if pad_to is not None and count < pad_to:
+                frames = torch.cat([frames, frames[-1:].expand(pad_to - count, -1, -1, -1)])
+            first = self.seen if first is None else first
+            self.seen = self.done = self.seen + count
+            return first, self.model.predict_tensor(frames)[:count]
+        if first is not None and first != self.seen:
+            raise ValueError(f"a context model needs frames in order: got frame {first} after {self.seen}")
+        self.seen += count
+        window = frames if self.tail is None else torch.cat([self.tail.to(frames.device), frames])
+        self.tail = window[-2 * self.radius :]
+        return self._answer(window, self.seen - len(window), self.seen - self.radius, last=None)
+
+    def finish(self) -> tuple[int, torch.Tensor]:
+        """The frames still waiting for neighbours: the video's last ones."""
+        if self.radius == 0 or self.tail is None or self.done == self.seen:
+            return self.seen, torch.empty(0, len(self.model.keypoint_names), 3, device=self.model.device)
+        return self._answer(self.tail, self.seen - len(self.tail), self.seen, last=self.seen - 1)
+
+    def _answer(self, window: torch.Tensor, window_first: int, stop: int, last: int | None) -> tuple[int, torch.Tensor]:
+        """Frames done..stop-1 from `window` (frames window_first...); neighbours past `last`
+        (the video's last frame, when known) are held to it."""
+        first = self.done
+        if stop <= first:
+            return first, torch.empty(0, len(self.model.keypoint_names), 3, device=self.model.device)
+        targets = torch.arange(first, stop)
+        rows = neighbour_rows(targets, 0, self.seen - 1 if last is None else last) - window_first
+        self.done = stop
+        return first, self.model.predict_tensor(window, rows)
 
 
 def frames_to_tensor(batch: np.ndarray) -> torch.Tensor:

@@ -101,15 +101,18 @@ def share_videos(frame_counts: list[int], world: int) -> list[list[int]]:
     return [sorted(share) for share in shares]
 
 
-def frame_batches(info: VideoInfo, batch_size: int, reader: str, device: torch.device) -> Iterator[tuple[int, torch.Tensor]]:
+def frame_batches(
+    info: VideoInfo, batch_size: int, reader: str, device: torch.device, in_order: bool = False
+) -> Iterator[tuple[int, torch.Tensor]]:
     """(first frame index, (B, 3, H, W) uint8) batches covering every frame once: on the GPU
     from DALI (several decoders, batches of their shares interleaved), else pinned host tensors
     from PyAV decoding in order. Decoding starts now, in a background thread, so that building
-    the decoder overlaps whatever the caller does before taking the first batch."""
+    the decoder overlaps whatever the caller does before taking the first batch. in_order: one
+    DALI decoder, so that batches come in frame order (context models)."""
     if reader == "dali":
         from lp.data.video_dali import read_frames_dali
 
-        batches = prefetch(read_frames_dali(info, batch_size, device), depth=2)
+        batches = prefetch(read_frames_dali(info, batch_size, device, decoders=1 if in_order else 2), depth=2)
         return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
     return _numbered(prefetch(read_frames(info, batch_size)))
 
@@ -130,22 +133,26 @@ def predict_video_frames(
     pin = device.type == "cuda"
     results = [torch.empty(info.num_frames, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
     done = 0
-    batches = frame_batches(info, batch_size, reader, device)
+    in_order = any(model.network.context_frames > 1 for model in models)
+    batches = frame_batches(info, batch_size, reader, device, in_order)
     if pin:  # cuDNN's choices and CUDA's lazy kernel loading happen now, while the decoder starts
         blank = torch.zeros(batch_size, 3, info.height, info.width, dtype=torch.uint8, device=device)
         for model in models:
             model.predict_tensor(blank)
+    windows = [model.window() for model in models]  # a context model answers 2 frames late
     with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
         for first, frames in batches:
             count = len(frames)
             if first + count > info.num_frames or done + count > info.num_frames:
                 raise UserError(f"video {info.path}: more frames decoded than the container's {info.num_frames}: re-encode it")
-            if pin and count < batch_size:
-                frames = torch.cat([frames, frames[-1:].expand(batch_size - count, -1, -1, -1)])
-            for model, result in zip(models, results):
-                result[first : first + count].copy_(model.predict_tensor(frames)[:count], non_blocking=pin)
+            for window, result in zip(windows, results):
+                answered, keypoints = window.push(frames, first, pad_to=batch_size if pin else None)
+                result[answered : answered + len(keypoints)].copy_(keypoints, non_blocking=pin)
             done += count
             progress.update(count)
+        for window, result in zip(windows, results):
+            answered, keypoints = window.finish()
+            result[answered : answered + len(keypoints)].copy_(keypoints, non_blocking=pin)
     if pin:
         torch.cuda.synchronize(device)
     return [result.numpy().astype(np.float64) for result in results]
@@ -248,10 +255,13 @@ def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]
                 f"{csv_path} has {frames.num_keypoints} keypoints but run {model.name} predicts "
                 f"{len(model.keypoint_names)}: use labels of the same project"
             )
-        xy = np.zeros((len(images), frames.num_keypoints, 2))
-        likelihood = np.zeros((len(images), frames.num_keypoints))
-        for i, image in enumerate(tqdm(images, desc=csv_path.name, leave=False)):
-            xy[i : i + 1], likelihood[i : i + 1] = model.predict_batch(image[None])
+        if model.network.context_frames > 1:
+            xy, likelihood = predict_labeled_context(model, csv_path, frames.image_paths, images)
+        else:
+            xy = np.zeros((len(images), frames.num_keypoints, 2))
+            likelihood = np.zeros((len(images), frames.num_keypoints))
+            for i, image in enumerate(tqdm(images, desc=csv_path.name, leave=False)):
+                xy[i : i + 1], likelihood[i : i + 1] = model.predict_batch(image[None])
         table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, pd.Index(frames.image_paths))
         write_tables(folder, csv_path.stem, table)
         errors = compute_pixel_error(xy, frames.keypoints)
@@ -262,3 +272,26 @@ def predict_labeled(cfg: PredictConfig, models: list[Model], folders: list[Path]
             raise UserError(f"{csv_path} has no labeled keypoints to measure pixel error on")
         print(f"lp: {csv_path.name} [{model.name}]: pixel error mean {labeled.mean():.2f}, median "
               f"{np.median(labeled):.2f} over {labeled.size} labeled keypoints -> {folder}")
+
+
+def predict_labeled_context(
+    model: Model, csv_path: Path, image_paths: list[str], images: list[torch.Tensor]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A context model on labeled frames: each frame with its neighbours, found as in training
+    (image files beside it, else <labels folder>/videos/<stem>.*), at the network's input size."""
+    from lp.data.context import load_context_images, plan_context
+    from lp.data.images import resize_to_uint8, scale_to_original
+
+    height, width = model.cfg.data.image_height, model.cfg.data.image_width
+    sizes = np.array([(image.shape[2], image.shape[1]) for image in images], dtype=np.float64)
+    plan = plan_context(csv_path.parent, image_paths, sizes, [csv_path.parent / "videos"])
+    print(f"lp: {csv_path.name}: {plan.describe()}")
+    labeled = torch.stack([resize_to_uint8(image[None], height, width)[0] for image in images])
+    bank = load_context_images(plan, csv_path.parent, labeled, height, width)
+    result = np.zeros((len(images), len(model.keypoint_names), 3))
+    rows = torch.from_numpy(plan.rows).long()
+    for start in tqdm(range(0, len(images), 16), desc=csv_path.name, leave=False):
+        chosen = rows[start : start + 16]
+        local = torch.arange(chosen.numel()).view(chosen.shape)
+        result[start : start + len(chosen)] = model.predict_tensor(bank[chosen.flatten()], local).cpu().numpy()
+    return scale_to_original(result[..., :2], sizes, height, width), result[..., 2]

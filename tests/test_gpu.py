@@ -108,3 +108,28 @@ def test_auto_reads_each_video_with_the_reader_that_can(tmp_path, monkeypatch, c
         assert len(pd.read_csv(tmp_path / "out" / f"{stem}.csv", header=[0, 1, 2], index_col=0)) == FRAMES
     with pytest.raises(UserError, match="full.mp4 cannot be read by DALI: its pictures are yuv444p"):
         predict(PredictConfig(run_dir=(tmp_path / "run",), videos=folder, output_dir=tmp_path / "o2", reader="dali"))
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+def test_context_head_trains_and_predicts_on_the_gpu(tmp_path, monkeypatch, compile_):
+    """--model.head heatmap_context with DALI clips, bf16, eager and compiled; prediction through
+    DALI (one decoder, frames in order) equals the CPU reader's."""
+    from lp.config import PredictConfig
+    from lp.cli import parse_train_args
+    from lp.engine.loop import train
+    from lp.predict import predict
+
+    monkeypatch.chdir(ROOT)
+    args = ["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:], "--model.head", "heatmap_context",
+            "--unlabeled.reader", "dali", "--unlabeled.clip-length", "8", "--train.max-steps", "20",
+            "--train.precision", "bf16", "--train.compile", str(compile_)]
+    result = train(parse_train_args(args))
+    assert np.isfinite(result.pixel_error["test"]["mean"])
+    tables = {}
+    for reader in ("dali", "cpu"):
+        predict(PredictConfig(run_dir=(tmp_path / "run",), videos=VIDEO, output_dir=tmp_path / reader, reader=reader))
+        tables[reader] = pd.read_csv(tmp_path / reader / "test_vid.csv", header=[0, 1, 2], index_col=0)
+    assert len(tables["dali"]) == len(tables["cpu"]) == 994
+    difference = np.abs(tables["dali"].to_numpy() - tables["cpu"].to_numpy())
+    print(f"context model, DALI vs CPU reader: max |difference| {difference.max():.3g}")
+    assert difference.max() < 1e-3

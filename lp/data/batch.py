@@ -10,11 +10,14 @@ import torch
 @dataclass
 class LabeledBatch:
     images: torch.Tensor
-    """(B, 3, H, W) float in [0, 1], already augmented."""
+    """(B, 3, H, W) float in [0, 1], already augmented; context head: (B * 5, 3, H, W), each
+    frame's t-2..t+2 in turn."""
     keypoints: torch.Tensor
     """(B, K, 2) pixels of the network input; NaN = unlabeled."""
     heatmaps: torch.Tensor | None = None
     """(B, K, H/2^f, W/2^f) targets summing to 1 (zeros where unlabeled); heatmap heads only."""
+    context: torch.Tensor | None = None
+    """(B, 5) rows of `images` that each labeled frame's context head sees; None: single frames."""
 
     @property
     def labeled(self) -> torch.Tensor:

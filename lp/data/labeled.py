@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from lp.config import DataConfig
+from lp.data.context import load_context_images, plan_context
 from lp.data.images import load_images, scale_to_original, scale_to_resized
 from lp.data.labels import LabeledFrames, read_labels, skeleton_edges
 from lp.data.split import compute_split, split_names
@@ -19,13 +20,19 @@ from lp.errors import UserError
 class LabeledData:
     frames: LabeledFrames
     images: torch.Tensor
-    """(N, 3, H, W) uint8, resized to the network input."""
+    """(N + M, 3, H, W) uint8, resized to the network input: the N labeled frames, then (context
+    head only) the M neighbouring frames that are not labeled frames themselves."""
     keypoints: torch.Tensor
     """(N, K, 2) float32 in resized-image pixels; NaN = unlabeled."""
     sizes: np.ndarray
     """(N, 2) original (width, height) of each image."""
     split: dict[str, np.ndarray]
     """Frame indices of the train / val / test splits."""
+    context: torch.Tensor | None = None
+    """(N, 5) rows of `images` holding each labeled frame's frames t-2..t+2 (context head);
+    None for single-frame heads."""
+    context_summary: str = ""
+    """Where the neighbours came from, for the run's start-up lines (context head)."""
 
     @property
     def image_hw(self) -> tuple[int, int]:
@@ -41,7 +48,9 @@ class LabeledData:
         return scale_to_original(xy, sizes, *self.image_hw)
 
 
-def load_labeled_data(cfg: DataConfig) -> LabeledData:
+def load_labeled_data(cfg: DataConfig, context_video_dirs: list[Path] | None = None) -> LabeledData:
+    """Labels, images and split; with `context_video_dirs` (context head) also every labeled
+    frame's neighbours (lp.data.context), from files or from videos in those folders."""
     data_dir = Path(cfg.data_dir)
     if not data_dir.is_dir():
         raise UserError(f"data directory {data_dir} not found: set --data.data-dir to your project folder")
@@ -58,4 +67,10 @@ def load_labeled_data(cfg: DataConfig) -> LabeledData:
         split = compute_split(len(frames.image_paths), cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.train_frames)
     except ValueError as error:
         raise UserError(f"{data_dir / cfg.csv_file}: {error}: lower --data.val-fraction/--data.test-fraction") from None
-    return LabeledData(frames, images, torch.from_numpy(keypoints).float(), sizes, split)
+    context, summary = None, ""
+    if context_video_dirs is not None:
+        plan = plan_context(data_dir, frames.image_paths, sizes, context_video_dirs)
+        images = load_context_images(plan, data_dir, images, cfg.image_height, cfg.image_width)
+        context = torch.from_numpy(plan.rows).long()
+        summary = plan.describe()
+    return LabeledData(frames, images, torch.from_numpy(keypoints).float(), sizes, split, context, summary)

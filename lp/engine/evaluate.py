@@ -13,12 +13,16 @@ from lp.models import frames_to_keypoints
 
 @torch.no_grad()
 def predict_images(
-    model, images: torch.Tensor, batch_size: int, accelerator: Accelerator, dtype: torch.dtype | None = None
+    model, images: torch.Tensor, batch_size: int, accelerator: Accelerator, dtype: torch.dtype | None = None,
+    targets: np.ndarray | None = None, context: torch.Tensor | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3, H, W) uint8 images at the network's input size -> xy (N, K, 2) in network-input
-    pixels and confidence (N, K), identical on every process (each predicts a slice through
-    lp.models.frames_to_keypoints, then all slices are gathered). dtype: autocast precision."""
-    device, count = accelerator.device, len(images)
+    """Images (rows of `images`, uint8 at the network's input size; default: every row, or every
+    row of `context`) -> xy (N, K, 2) in network-input pixels and confidence (N, K), identical on
+    every process (each predicts a slice through lp.models.frames_to_keypoints, then all slices
+    are gathered). context: (rows, 5) neighbours of each target (context head). dtype: autocast."""
+    if targets is None:
+        targets = np.arange(len(images) if context is None else len(context))
+    device, count = accelerator.device, len(targets)
     rank, world = accelerator.process_index, accelerator.num_processes
     per_process = math.ceil(count / world)
     mine = range(rank * per_process, min(count, (rank + 1) * per_process))
@@ -27,8 +31,14 @@ def predict_images(
     input_hw = tuple(images.shape[-2:])  # labeled images are stored at the network's input size
     parts = []
     for start in range(mine.start, mine.stop, batch_size):
-        batch = images[start : min(start + batch_size, mine.stop)].to(device, non_blocking=True)
-        parts.append(frames_to_keypoints(model, batch, input_hw, dtype))
+        chosen = torch.as_tensor(targets[start : min(start + batch_size, mine.stop)], dtype=torch.long)
+        if context is None:
+            parts.append(frames_to_keypoints(model, images[chosen].to(device, non_blocking=True), input_hw, dtype))
+            continue
+        rows = context[chosen]  # each target's neighbours, then each its own rows in the batch
+        batch = images[rows.flatten()].to(device, non_blocking=True)
+        local_rows = torch.arange(batch.shape[0], device=device).view(rows.shape)
+        parts.append(frames_to_keypoints(model, batch, input_hw, dtype, local_rows))
     model.train(was_training)
     num_keypoints = parts[0].shape[1] if parts else _num_keypoints(model, images, device)
     local = torch.zeros(per_process, num_keypoints, 3, device=device)

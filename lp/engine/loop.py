@@ -21,6 +21,7 @@ from lp.config import OptimConfig, TrainConfig
 from lp.cli import dump_config
 from lp.data.augment import Augmenter, flip_permutation, to_device
 from lp.data.batch import ClipBatch, ClipPredictions, LabeledBatch
+from lp.data.context import CENTRE, clip_context
 from lp.data.heatmaps import compute_heatmaps
 from lp.data.labeled import LabeledData, load_labeled_data
 from lp.data.unlabeled import ClipStream, clips_to_original
@@ -35,6 +36,7 @@ from lp.losses import LossBundle, fit_unsupervised
 from lp.models.pca import save_fitted
 from lp.metrics import compute_pixel_error, summarize_pixel_error
 from lp.models import AUTOCAST_DTYPES, PoseModel, build_model
+from lp.models.heads import HEADS
 from lp.viz.draw import draw_labels_and_predictions
 
 PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
@@ -194,8 +196,12 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
             f"train again with --run.output-dir {resume_dir}"
         )
 
-    # Data: every labeled image decoded once and kept on the device.
-    data = load_labeled_data(cfg.data)
+    # Data: every labeled image (and, for a context head, its neighbours) decoded once and kept on the device.
+    context_dirs = None
+    if HEADS[cfg.model.head].context_frames > 1:
+        context_dirs = [Path(cfg.data.video_dir or Path(cfg.data.data_dir) / "videos")]
+        context_dirs += [Path(cfg.unlabeled.video_dir)] if cfg.unlabeled.video_dir is not None else []
+    data = load_labeled_data(cfg.data, context_dirs)
     names = data.frames.keypoint_names
     try:
         augment = Augmenter(
@@ -258,6 +264,8 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
             f" train/val/test frames, {cfg.model.backbone.arch} {cfg.model.head} on {device}"
             f" ({world} process{'es' * (world > 1)}, {cfg.train.precision}) -> {run_dir}"
         )
+        if data.context_summary:
+            print(f"lp: {data.context_summary}")
         if stream is not None:
             print(f"lp: {stream.describe()}")
             for name, fit in fitted.items():
@@ -283,6 +291,8 @@ def build_batch_pipeline(
     micro_batch_global = cfg.train.batch_size // cfg.train.grad_accum_steps
     sampler = BatchSampler(data.split["train"], cfg.run.seed)
     keypoints = data.keypoints.to(device)
+    context = None if data.context is None else data.context.to(device)
+    frames = 1 if context is None else context.shape[1]
 
     def host_batch(micro_step: int) -> np.ndarray:
         """(b, 1 + columns) float32: frame indices, then the augmentation parameters."""
@@ -294,9 +304,18 @@ def build_batch_pipeline(
             return indices
         return np.concatenate([indices, table[rank * len(indices) : (rank + 1) * len(indices)]], axis=1)
 
-    def device_batch(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def device_batch(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         indices = packed[:, 0].long()
-        batch_images, batch_keypoints = augment.apply(images[indices].float() / 255, keypoints[indices], packed[:, 1:])
+        if context is None:
+            batch_images, batch_keypoints = augment.apply(images[indices].float() / 255, keypoints[indices], packed[:, 1:])
+            rows = None
+        else:  # each frame's neighbours get the frame's own augmentation
+            batch_images, batch_keypoints = augment.apply(
+                images[context[indices].flatten()].float() / 255, keypoints[indices].repeat_interleave(frames, 0),
+                packed[:, 1:].repeat_interleave(frames, 0),
+            )
+            batch_keypoints = batch_keypoints[CENTRE::frames]
+            rows = torch.arange(len(batch_images), device=packed.device).view(-1, frames)
         heatmaps = None
         if losses.needs_heatmaps:
             heatmaps = compute_heatmaps(
@@ -304,7 +323,7 @@ def build_batch_pipeline(
             )
         if channels_last:
             batch_images = batch_images.contiguous(memory_format=torch.channels_last)
-        return batch_images, batch_keypoints, heatmaps
+        return batch_images, batch_keypoints, heatmaps, rows
 
     if compiled:  # the whole batch pipeline becomes one CUDA-graph replay
         device_batch = torch.compile(device_batch, mode="reduce-overhead")
@@ -322,8 +341,12 @@ def build_forward(
         inputs = batch.images if clips is None else torch.cat([batch.images, clips.images])
         if clips is not None and channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        outputs = model(inputs)
-        labeled = len(batch.images)
+        context = batch.context
+        if context is not None and clips is not None:  # clip frames see their clip's neighbours
+            length = len(clips.images) // clips.num_clips
+            context = torch.cat([context, clip_context(clips.num_clips, length, len(batch.images), inputs.device)])
+        outputs = model(inputs, context) if context is not None else model(inputs)
+        labeled = len(batch.keypoints)
         predicted = None
         if clips is not None:
             xy_px, confidence = network.keypoints(outputs[labeled:])
@@ -341,7 +364,7 @@ def validate(run: Run, step: int) -> None:
     best weights so far."""
     data, val = run.data, run.data.split["val"]
     dtype = AUTOCAST_DTYPES[run.cfg.train.precision]
-    xy, _ = predict_images(run.network, run.images[val], run.cfg.eval.batch_size, run.accelerator, dtype)
+    xy, _ = predict_images(run.network, run.images, run.cfg.eval.batch_size, run.accelerator, dtype, val, run.data.context)
     errors = compute_pixel_error(data.to_original(xy, val), data.frames.keypoints[val])
     val_px = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
     if run.writer is not None:
@@ -379,7 +402,7 @@ def write_labeled_predictions(
     dtype: torch.dtype | None,
 ) -> dict[str, dict[str, float]]:
     """predictions.csv and pixel_error.csv for every labeled frame, in original image pixels."""
-    xy, confidence = predict_images(network, images, batch_size, accelerator, dtype)
+    xy, confidence = predict_images(network, images, batch_size, accelerator, dtype, None, data.context)
     original = data.to_original(xy)
     errors = compute_pixel_error(original, data.frames.keypoints)
     splits = data.split_of_frame

@@ -73,11 +73,12 @@ class LossBundle:
 
     def __init__(self, cfg: LossesConfig, model_cfg: ModelConfig, fitted: dict | None = None):
         head = model_cfg.head
-        self.supervised_name = f"heatmap_{cfg.heatmap}" if head == "heatmap" else "regression_mse"
+        heatmaps = head.startswith("heatmap")
+        self.supervised_name = f"heatmap_{cfg.heatmap}" if heatmaps else "regression_mse"
         self.supervised_weight = cfg.supervised_weight
         self.unsupervised = cfg.unsupervised
-        if "unimodal" in self.unsupervised and head != "heatmap":
-            raise UserError("--losses.unimodal.enabled needs --model.head heatmap")
+        if "unimodal" in self.unsupervised and not heatmaps:
+            raise UserError("--losses.unimodal.enabled needs a heatmap head: --model.head heatmap or heatmap_context")
         self.fitted = fitted or {}
         self.ramp = (cfg.unsupervised_start_steps, cfg.unsupervised_full_steps)
 
