@@ -117,3 +117,22 @@ def test_an_error_on_one_process_ends_every_process_with_its_line(project, tmp_p
     assert any("a.mp4 is not a video" in line and "(on process 1)" in line for line in lines), done.stderr[-3000:]
     assert any("[stopped process 0 too]" in line for line in lines), done.stderr[-3000:]
     assert elapsed < 90, elapsed  # a start-up of two processes and the error, not a 30-minute collective timeout
+
+
+@TWO_PROCESSES
+def test_two_processes_train_the_context_head_in_step(project, tmp_path):
+    """The context head with clips on two processes: labeled frames with their neighbours, each
+    process's own clips, parameters bit-identical after the steps."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "a.mp4", num_frames=40)
+    args = tiny_args(project, tmp_path / "run", "--model.head", "heatmap_context", "--unlabeled.video-dir", str(videos),
+                     "--unlabeled.clip-length", "4", "--losses.temporal.enabled", "True", "--train.max-steps", "2")
+    ranks = launch(tmp_path / "out", args)
+    first, second = weights_of(ranks[0]), weights_of(ranks[1])
+    assert any(name.startswith("head.mix") for name in first)
+    for name in first:
+        if "running_" in name or "num_batches" in name:
+            continue
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+    assert np.abs(first["head.project.weight"]).max() > 0  # the neighbours' path was trained

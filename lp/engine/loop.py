@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import broadcast_object_list, set_seed
 from torch.profiler import record_function
 from tqdm import tqdm
@@ -55,6 +56,10 @@ class TrainResult:
 
 
 def train(cfg: TrainConfig) -> TrainResult:
+    # train() may run several times in one process (notebooks, benchmarks), each with its own
+    # precision; Accelerate keeps the first one's unless its shared state is cleared (the
+    # process-group part, PartialState, is kept).
+    AcceleratorState._reset_state()
     # cpu=True on machines without a GPU lets `accelerate launch` start gloo processes there too.
     accelerator = Accelerator(mixed_precision=PRECISION[cfg.train.precision], cpu=not torch.cuda.is_available())
     # an error on one process ends them all, instead of leaving the others waiting in a collective

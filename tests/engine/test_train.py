@@ -179,3 +179,11 @@ def test_images_per_s_leaves_out_validation_pauses(project, tmp_path, monkeypatc
     # the log at step 4 covers steps 3 and 4 (8 frames) and the pause after step 3: counting the
     # pause would give under 8 / 3 images/s
     assert rates[4] > 8 / 3, rates
+
+
+def test_train_twice_in_one_process_with_different_precisions(project, tmp_path):
+    """Accelerate keeps the first Accelerator's precision for the process unless lp clears it."""
+    first = run(tiny_args(project, tmp_path / "a", "--train.max-steps", "2"))
+    second = run(tiny_args(project, tmp_path / "b", "--train.max-steps", "2", "--train.precision", "bf16"))
+    assert np.isfinite(first.pixel_error["train"]["mean"]) and np.isfinite(second.pixel_error["train"]["mean"])
+    assert load_config(tmp_path / "b" / "config.yaml").train.precision == "bf16"

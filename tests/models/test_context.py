@@ -172,3 +172,15 @@ def test_context_training_semi_supervised_and_video_prediction(tmp_path, capsys)
     predict(PredictConfig(run_dir=(tmp_path / "run",), videos=tmp_path / "videos"))
     table = pd.read_csv(tmp_path / "run" / "video_preds" / "a.csv", header=[0, 1, 2], index_col=0)
     assert len(table) == 9 and np.isfinite(table.to_numpy()).all()
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50", "efficientnet_b0"])
+def test_context_head_on_backbones_of_every_kind(arch):
+    from lp.config import BackboneConfig, ModelConfig
+    from lp.models import build_model
+
+    network = build_model(ModelConfig(backbone=BackboneConfig(arch=arch), head="heatmap_context"), 4, (64, 96)).eval()
+    with torch.no_grad():
+        heatmaps = network(torch.rand(7, 3, 64, 96), neighbour_rows(torch.tensor([0, 3, 6]), 0, 6))
+    assert heatmaps.shape == (3, 4, 16, 24)
+    assert network.context_frames == 5
