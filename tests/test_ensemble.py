@@ -1,5 +1,8 @@
 """Ensembles: the Kalman smoother against known answers, mean/median, outlier ranking."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -62,3 +65,20 @@ def test_a_planted_jump_is_the_first_outlier():
     assert frames[0] == 150 and len(frames) == 10
     assert np.min(np.abs(np.diff(np.sort(frames)))) >= 5
     assert set(components) == {"ensemble_std_px", "temporal_jump_px", "score"}
+
+
+@pytest.mark.skipif(not os.environ.get("LP_EKS_PYTHON"), reason="set LP_EKS_PYTHON to a Python with ensemble-kalman-smoother")
+def test_smoother_equals_the_eks_package_with_the_same_smoothing(tmp_path):
+    """The field's package as an oracle (it pins an old jax, so it lives in its own environment)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from eks_oracle import run_eks, synthetic_ensemble, write_csv
+
+    truth, xy, likelihood = synthetic_ensemble(frames=600)
+    files = [tmp_path / f"m{m}.csv" for m in range(len(xy))]
+    for m, path in enumerate(files):
+        write_csv(path, xy[m], likelihood[m])
+    theirs = run_eks(os.environ["LP_EKS_PYTHON"], files, tmp_path, "2.0")["xy"]
+    ours = eks_smooth(xy, likelihood, 2.0).xy
+    assert np.abs(ours - theirs)[50:-50].max() < 1e-2
