@@ -23,6 +23,7 @@ BackboneArch = Literal[
 ]
 HeadKind = Literal["heatmap", "heatmap_context", "regression"]
 AugmentationPreset = Literal["none", "default", "dlc"]
+PredictionFormat = Literal["csv", "h5", "nwb", "slp"]
 
 
 def _check(ok: bool, message: str) -> None:
@@ -51,7 +52,8 @@ class DataConfig:
     """Project folder holding the labels CSV; image paths in the CSV are relative to it."""
     csv_file: str = "CollectedData.csv"
     """Labels file inside data_dir: a DeepLabCut CSV (scorer / bodyparts / coords header rows),
-    DeepLabCut's .h5, or COCO keypoints .json."""
+    DeepLabCut's .h5, COCO keypoints .json, SLEAP .slp or NWB .nwb (the last two need
+    `pip install 'lp[formats]'`; several animals need SLEAP tracks and become <track>_<node>)."""
     image_height: int = 256
     """Height in pixels every frame is resized to before the network; a multiple of 32."""
     image_width: int = 256
@@ -374,13 +376,17 @@ class PredictConfig:
     run_dir: tuple[Path, ...]
     """One or more run directories written by train.py."""
     videos: Path | None = None
-    """A video file, a folder of videos (mp4, avi, mov, mkv), or a labels CSV (adds pixel error)."""
+    """A video file, a folder of videos (mp4, avi, mov, mkv), or a labels file (.csv, .h5, .json,
+    .slp, .nwb: predictions on its frames, with their pixel error)."""
     export: Literal["none", "onnx"] = "none"
     """onnx: also write <run-dir>/export/model.onnx (backbone + head + keypoints, any batch size),
     checked against PyTorch with onnxruntime; --videos may then be left out."""
     output_dir: Path | None = None
     """Where to write. Default: <run-dir>/video_preds/. With several runs, each gets
     <output-dir>/<run name>/."""
+    formats: tuple[PredictionFormat, ...] = ("csv", "h5")
+    """Files per video: csv (always), h5 (DeepLabCut's HDF5 table), nwb (NWB with ndx-pose's
+    PoseEstimation) and slp (SLEAP predictions); nwb and slp need `pip install 'lp[formats]'`."""
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     """Arithmetic precision of the network (bf16/fp16 need a GPU)."""
     batch_size: int = 64
@@ -405,6 +411,7 @@ class PredictConfig:
 
     def __post_init__(self) -> None:
         _check(len(self.run_dir) > 0, "--run-dir needs at least one run directory")
+        _check("csv" in self.formats, f"--formats must include csv (ensembles and render.py read it), got {' '.join(self.formats)}")
         _check(self.ensemble == "none" or len(self.run_dir) > 1, f"--ensemble {self.ensemble} needs two or more --run-dir")
         _check(self.smoothing is None or self.smoothing > 0, f"--smoothing must be > 0, got {self.smoothing}")
         _check(self.outliers >= 0, f"--outliers must be >= 0, got {self.outliers}")

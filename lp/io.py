@@ -33,10 +33,11 @@ def make_run_dir(output_dir: Path | None) -> Path:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(tmp_path) and rename the result to path."""
+    """Call write(tmp_path) and rename the result to path. The temporary name keeps the file's
+    suffix (.<name>.<random>.tmp.nwb), for writers that check it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from lp.config import PredictConfig
 from lp.data.images import read_image
-from lp.data.labels import read_labels
+from lp.data.labels import READERS, read_labels
 
 from lp.data.video import VideoInfo, open_videos, prefetch, read_frames
 from lp.errors import UserError
@@ -35,13 +35,14 @@ def output_dirs(cfg: PredictConfig) -> list[Path]:
     return [Path(cfg.output_dir) / name for name in names]
 
 
-def write_tables(folder: Path, stem: str, table: pd.DataFrame) -> None:
-    """<stem>.csv and <stem>.h5 (DeepLabCut's HDF5 layout: key df_with_missing)."""
+def write_tables(folder: Path, stem: str, table: pd.DataFrame, formats: tuple[str, ...] = ("csv", "h5")) -> None:
+    """<stem>.csv and, when asked for, <stem>.h5 (DeepLabCut's HDF5 layout: key df_with_missing)."""
     if isinstance(table.index, pd.RangeIndex):
         write_numeric_csv(folder / f"{stem}.csv", table)
     else:  # labeled frames: image paths as the index
         write_csv(folder / f"{stem}.csv", table)
-    atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
+    if "h5" in formats:
+        atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
 
 
 def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.device | None = None) -> None:
@@ -56,9 +57,13 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
             print(f"lp: wrote {path}: {report}")
     if cfg.videos is None:
         return
+    if {"nwb", "slp"} & set(cfg.formats):
+        from lp.data.sleap import import_sleap_io
+
+        import_sleap_io("--formats " + " ".join(f for f in cfg.formats if f in ("nwb", "slp")))
     models = [Model.from_dir(run, device=device, precision=cfg.precision) for run in cfg.run_dir]
     folders = output_dirs(cfg)
-    if Path(cfg.videos).suffix.lower() == ".csv":
+    if Path(cfg.videos).suffix.lower() in READERS:  # a labels file
         if rank == 0:
             predict_labeled(cfg, models, folders)
         return
@@ -73,7 +78,7 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
         stem = info.path.stem
         pending = [
             (model, folder) for model, folder in zip(models, folders)
-            if cfg.overwrite or not ((folder / f"{stem}.csv").is_file() and (folder / f"{stem}.h5").is_file())
+            if cfg.overwrite or not all((folder / f"{stem}.{suffix}").is_file() for suffix in cfg.formats)
         ]
         if not pending:
             print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
@@ -84,7 +89,7 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
         results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device)
         elapsed = time.perf_counter() - start
         for (model, folder), result in zip(pending, results):
-            write_video_outputs(model, folder, info, result, elapsed)
+            write_video_outputs(model, folder, info, result, elapsed, cfg.formats)
         if cfg.ensemble != "none" or cfg.outliers:
             write_ensemble_outputs(cfg, models, folders, info)
 
@@ -158,13 +163,24 @@ def predict_video_frames(
     return [result.numpy().astype(np.float64) for result in results]
 
 
-def write_video_outputs(model: Model, folder: Path, info: VideoInfo, result: np.ndarray, elapsed: float) -> None:
-    """<stem>.csv/.h5, <stem>_temporal_norm.csv, <stem>_pca_*_error.csv (runs with PCA losses)."""
+def write_video_outputs(
+    model: Model, folder: Path, info: VideoInfo, result: np.ndarray, elapsed: float, formats: tuple[str, ...] = ("csv", "h5"),
+) -> None:
+    """<stem>.csv (and .h5/.nwb/.slp as asked for), <stem>_temporal_norm.csv, <stem>_pca_*_error.csv
+    (runs with PCA losses)."""
     stem = info.path.stem
     xy, likelihood = result[..., :2], result[..., 2]
     index = pd.RangeIndex(len(xy), name="frame")
     table = keypoint_table(xy, likelihood, model.keypoint_names, model.name, index)
-    write_tables(folder, stem, table)
+    write_tables(folder, stem, table, formats)
+    if "nwb" in formats:
+        from lp.formats import write_nwb
+
+        write_nwb(folder / f"{stem}.nwb", xy, likelihood, model.keypoint_names, info.path, model.name, info.fps, info.width, info.height)
+    if "slp" in formats:
+        from lp.formats import write_slp
+
+        write_slp(folder / f"{stem}.slp", xy, likelihood, model.keypoint_names, info.path, model.name)
     norm = pd.DataFrame(compute_temporal_norm(xy), columns=model.keypoint_names, index=index)
     write_numeric_csv(folder / f"{stem}_temporal_norm.csv", norm)
     for name, fit in model.pca.items():

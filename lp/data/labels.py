@@ -3,7 +3,8 @@
   the leading index column(s) name the image, relative to the data directory; empty cells are
   keypoints that were not labeled;
 - DeepLabCut's own .h5 (pandas, the same table);
-- COCO keypoints .json (one annotation per image; visibility 0 = not labeled).
+- COCO keypoints .json (one annotation per image; visibility 0 = not labeled);
+- SLEAP .slp and NWB (ndx-pose training frames) through sleap-io (lp.data.sleap).
 To add a format: a reader returning LabeledFrames, and its suffix in READERS."""
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ class LabeledFrames:
 
 
 def read_labels(path: Path) -> LabeledFrames:
-    """Read and check a labels file (by its suffix: .csv, .h5, .json); every problem is a one-line
-    UserError naming the file."""
+    """Read and check a labels file (by its suffix: .csv, .h5, .json, .slp, .nwb); every problem
+    is a one-line UserError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise UserError(
             f"labels file {path} not found: set --data.data-dir to your project folder "
-            "and --data.csv-file to the labels file's name (.csv, .h5 or COCO .json)"
+            "and --data.csv-file to the labels file's name (.csv, .h5, COCO .json, SLEAP .slp or NWB .nwb)"
         )
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -186,7 +187,13 @@ def read_coco(path: Path) -> LabeledFrames:
     return LabeledFrames([images[i] for i in ids], xy, names, "coco")
 
 
-READERS = {".csv": read_dlc_csv, ".h5": read_dlc_h5, ".json": read_coco}
+def read_sleap_or_nwb(path: Path) -> LabeledFrames:
+    from lp.data.sleap import read_sleap_labels
+
+    return read_sleap_labels(path)
+
+
+READERS = {".csv": read_dlc_csv, ".h5": read_dlc_h5, ".json": read_coco, ".slp": read_sleap_or_nwb, ".nwb": read_sleap_or_nwb}
 
 
 def _number(cell: str, csv_path: Path, line: int) -> float:
