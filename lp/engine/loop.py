@@ -144,7 +144,7 @@ class Run:
     make_batch: Callable[[int], LabeledBatch]
     """micro-step -> this process's augmented labeled batch with its targets, on the device."""
     forward_terms: Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]
-    """Labeled and unlabeled frames through the network in one pass, then every raw loss term."""
+    """The labeled frames and the clips through the network (a pass each), then every raw loss term."""
     channels_last: bool
     compiled: bool
     frames_per_step: int
