@@ -158,3 +158,22 @@ def test_formats_must_keep_the_csv():
 
     with pytest.raises(ValueError, match="--formats must include csv"):
         PredictConfig(run_dir=("run",), videos="v.mp4", formats=("nwb",))
+
+
+def test_coco_written_by_sleap_io_reads_and_trains(tmp_path):
+    """COCO keypoints as another tool writes them (sleap-io's save_coco), over image files."""
+    from lp.cli import parse_train_args
+    from lp.data.labels import read_labels
+    from lp.engine.loop import train
+
+    truth, name = write_sleap_project(tmp_path / "p", tracks=())
+    via_slp = read_labels(tmp_path / "p" / name)  # also writes the frames as PNGs
+    labels = sio.load_file(str(tmp_path / "p" / name))
+    labels.labeled_frames = [lf for lf in labels.labeled_frames if lf.user_instances]
+    sio.save_coco(labels, str(tmp_path / "p" / "annotations.json"), image_filenames=via_slp.image_paths)
+    frames = read_labels(tmp_path / "p" / "annotations.json")
+    assert frames.keypoint_names == NODES and frames.image_paths == via_slp.image_paths
+    np.testing.assert_allclose(frames.keypoints, via_slp.keypoints, atol=1e-3)  # COCO keeps 3 decimals at least
+    result = train(parse_train_args(tiny_args(tmp_path / "p", tmp_path / "run", "--data.csv-file", "annotations.json",
+                                              "--train.max-steps", "2")))
+    assert np.isfinite(result.pixel_error["train"]["mean"])
