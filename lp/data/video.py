@@ -6,6 +6,7 @@ GPU path), which decodes the same pictures.
 from __future__ import annotations
 
 import importlib.util
+import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -198,11 +199,12 @@ class ClipCursor:
     frame before the clip) only to go back or to jump more than `max_skip` frames ahead. Reading
     clips in order therefore decodes every frame once. Frames equal those of a sequential read."""
 
-    def __init__(self, info: VideoInfo, max_skip: int = 250):
+    def __init__(self, info: VideoInfo, max_skip: int = 250, threads: int = 0):
         self.info, self.max_skip = info, max_skip
         self.container = av.open(str(info.path))
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"  # FFmpeg decodes on every core
+        self.stream.thread_type = "AUTO"  # FFmpeg decodes on every core (threads 0), or on `threads`
+        self.stream.thread_count = threads
         self.frames: Iterator | None = None
         self.next_index = 0
 
@@ -235,8 +237,79 @@ class ClipCursor:
             raise UserError(f"video {self.info.path}: got {len(out)} of {length} frames from frame {start}: {_reencode_hint(self.info.path)}")
         return np.stack(out)
 
+    def frames_after(self) -> int:
+        """How many frames still decode after the last clip (0 at the end of a sound video)."""
+        try:
+            return sum(1 for frame in self.frames if frame.pts is not None) if self.frames is not None else 0
+        except av.error.FFmpegError:
+            return 0
+
     def close(self) -> None:
         self.container.close()
+
+
+def read_frames_parallel(
+    info: VideoInfo, batch_size: int, workers: int, stretch_frames: int = 1024
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(first frame index, (B, H, W, 3) uint8) batches of every frame, in order, decoded by
+    `workers` threads at once: stretch k of `stretch_frames` frames goes to thread k % workers,
+    which seeks to the key frame before it (ClipCursor) while the others decode theirs. Frames
+    equal read_frames'. Worth it where one decoder cannot use every core: FFmpeg's own threads
+    do not reach the colour conversion, and some formats decode on one thread."""
+    starts = list(range(0, info.num_frames, stretch_frames))
+    if workers <= 1 or len(starts) < 2:
+        first = 0
+        for batch in read_frames(info, batch_size):
+            yield first, batch
+            first += len(batch)
+        return
+    workers = min(workers, len(starts))
+    outputs = [queue.Queue(maxsize=max(2, 2 * stretch_frames // batch_size)) for _ in range(workers)]
+    stop = threading.Event()
+
+    def work(worker: int) -> None:
+        cursor = None
+        try:
+            # every stretch of its own is a seek ahead; the cores are shared between the decoders
+            cursor = ClipCursor(info, max_skip=0, threads=max(1, (os.cpu_count() or 1) // workers))
+            for start in starts[worker::workers]:
+                end = min(start + stretch_frames, info.num_frames)
+                for first in range(start, end, batch_size):
+                    if stop.is_set():
+                        return
+                    outputs[worker].put((first, cursor.clip(first, min(batch_size, end - first))))
+            if starts[-1] in starts[worker::workers] and (extra := cursor.frames_after()):
+                decoded = info.num_frames + extra
+                raise UserError(
+                    f"video {info.path}: decoded {decoded} frames but the container holds {info.num_frames}: "
+                    f"{_reencode_hint(info.path)}"
+                )
+            outputs[worker].put(None)  # finished
+        except BaseException as error:  # handed to the consumer, raised there
+            outputs[worker].put(error)
+        finally:
+            if cursor is not None:
+                cursor.close()
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for index, start in enumerate(starts):
+            end = min(start + stretch_frames, info.num_frames)
+            for _ in range(start, end, batch_size):
+                item = outputs[index % workers].get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        for out in outputs:  # each decoder's last word: finished, or what went wrong at the end
+            if isinstance(item := out.get(), BaseException):
+                raise item
+    finally:
+        stop.set()
+        for out in outputs:  # unblock workers waiting to put
+            while not out.empty():
+                out.get_nowait()
 
 
 def prefetch(batches: Iterator[T], depth: int = 4) -> Iterator[T]:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from lp.config import PredictConfig
-from lp.data.video import dali_cannot_read, open_videos, probe_video, read_frames
+from lp.data.video import dali_cannot_read, open_videos, probe_video, read_frames, read_frames_parallel
 from lp.errors import UserError
 from lp.predict import predict
 from tests.data.test_video import write_video
@@ -89,6 +89,10 @@ def test_every_readable_format_gives_its_frames_and_a_row_per_frame(name, tmp_pa
         assert error.max() == 0 and frames.shape == displayed.shape
     else:
         assert error.mean() < 6, error.mean()  # turned the wrong way, the bright block would cost far more
+    # decoded in parallel stretches (each a seek), the same frames in the same order
+    pieces = list(read_frames_parallel(info, 3, workers=3, stretch_frames=5))
+    assert [first for first, _ in pieces] == [0, 3, 5, 8, 10, 13, 15]
+    np.testing.assert_array_equal(np.concatenate([batch for _, batch in pieces]), frames)
     # one prediction row per frame
     predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "out", batch_size=4))
     table = pd.read_csv(tmp_path / "out" / f"{path.stem}.csv", header=[0, 1, 2], index_col=0)
@@ -136,3 +140,31 @@ def test_a_few_frames_go_to_the_cpu_reader(tmp_path):
 
     write_video(tmp_path / "short.mp4", num_frames=3)
     assert "3 frames, too few for DALI" in dali_cannot_read(probe_video(tmp_path / "short.mp4"))
+
+
+def test_several_cpu_decoders_predict_what_one_does(tmp_path, run_dir, monkeypatch):
+    """predict.py's CPU path with a video FFmpeg converts: stretches decoded by several threads
+    give the same CSV as one decoder."""
+    import lp.predict
+
+    path, _ = make(tmp_path, "h264 yuv444p")
+    predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "one", batch_size=4))
+    monkeypatch.setattr(lp.predict, "DECODE_STRETCH_FRAMES", 5)
+    monkeypatch.setattr(lp.predict.os, "cpu_count", lambda: 3)
+    assert lp.predict.cpu_decode_workers(probe_video(path)) == 3
+    predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "three", batch_size=4))
+    assert (tmp_path / "one" / "c.csv").read_bytes() == (tmp_path / "three" / "c.csv").read_bytes()
+
+
+@pytest.mark.parametrize("claimed", [14, 18])
+def test_parallel_decoders_stop_on_a_frame_count_the_container_does_not_hold(tmp_path, claimed):
+    """Decoded frames more or fewer than the container's count: an error naming both, never a
+    silently short or cut table."""
+    import dataclasses
+
+    from lp.errors import UserError
+
+    path, _ = make(tmp_path, "h264 yuv420p mp4")
+    info = dataclasses.replace(probe_video(path), num_frames=claimed)
+    with pytest.raises(UserError, match="decoded 16 frames but the container holds 14|got 1 of 3 frames from frame 15"):
+        sum(len(batch) for _, batch in read_frames_parallel(info, 3, workers=3, stretch_frames=5))
