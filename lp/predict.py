@@ -124,17 +124,20 @@ def frame_batches(
 
         batches = prefetch(read_frames_dali(info, batch_size, device, decoders=1 if in_order else 2), depth=2)
         return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
-    workers = cpu_decode_workers(info)
+    workers = cpu_decode_workers(info, device)
     if workers > 1:
         batches = read_frames_parallel(info, batch_size, workers, DECODE_STRETCH_FRAMES)
         return ((first, frames_to_tensor(batch)) for first, batch in batches)
     return _numbered(prefetch(read_frames(info, batch_size)))
 
 
-def cpu_decode_workers(info: VideoInfo) -> int:
-    """Decoders for the CPU reader: one per core, up to one per stretch. One decoder leaves cores
-    idle in the colour conversion (lp's for 4:2:0, FFmpeg's for the rest), which FFmpeg's own
-    threads do not reach: 1.3-1.6x the frames/s on 2 cores at 1280x720 (bench/cpu_decode.py)."""
+def cpu_decode_workers(info: VideoInfo, device: torch.device) -> int:
+    """Decoders for the CPU reader: with the network on a GPU, one per core, up to one per
+    stretch. One decoder leaves cores idle in the colour conversion (lp's for 4:2:0, FFmpeg's
+    for the rest), which FFmpeg's own threads do not reach: 1.3-1.6x the frames/s on 2 cores at
+    1280x720 (bench/cpu_decode.py). With the network on the CPU the cores are its: one decoder."""
+    if device.type != "cuda":
+        return 1
     return max(1, min(os.cpu_count() or 1, info.num_frames // DECODE_STRETCH_FRAMES))
 
 

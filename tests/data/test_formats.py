@@ -151,7 +151,9 @@ def test_several_cpu_decoders_predict_what_one_does(tmp_path, run_dir, monkeypat
     predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "one", batch_size=4))
     monkeypatch.setattr(lp.predict, "DECODE_STRETCH_FRAMES", 5)
     monkeypatch.setattr(lp.predict.os, "cpu_count", lambda: 3)
-    assert lp.predict.cpu_decode_workers(probe_video(path)) == 3
+    assert lp.predict.cpu_decode_workers(probe_video(path), torch.device("cuda")) == 3
+    assert lp.predict.cpu_decode_workers(probe_video(path), torch.device("cpu")) == 1  # the network's cores
+    monkeypatch.setattr(lp.predict, "cpu_decode_workers", lambda info, device: 3)
     predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "three", batch_size=4))
     assert (tmp_path / "one" / "c.csv").read_bytes() == (tmp_path / "three" / "c.csv").read_bytes()
 
