@@ -6,7 +6,9 @@ several with SLEAP tracks (fixed identities): each track's keypoints become name
 `<track>_<node>`. A frame's image comes from the frames embedded in the file (a SLEAP labels
 package) or from its video, and is kept as a PNG under `<labels folder>/.lp-frames/<labels
 stem>/<video stem>/img<frame>.png`, so that training, FiftyOne and the context head read files
-as they do for DeepLabCut projects; the cache is written once and reused.
+as they do for DeepLabCut projects; the cache is written once and reused. A video that is not
+where the file says (a project moved from another machine) is looked for by its name beside the
+labels file and in its videos/ folder.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def read_sleap_labels(path: Path):
             raise
         kind = "SLEAP labels" if path.suffix.lower() == ".slp" else "NWB"
         raise UserError(f"{path} is not a readable {kind} file ({type(error).__name__}: {str(error)[:120]})") from None
+    for video in labels.videos:  # a project moved from another machine: its videos beside the labels
+        if isinstance(video.filename, str) and not Path(video.filename).exists():
+            name = Path(video.filename.replace("\\", "/")).name
+            found = next((c for c in (path.parent / name, path.parent / "videos" / name) if c.is_file()), None)
+            if found is not None:
+                video.replace_filename(str(found))
     if len(labels.skeletons) != 1:
         raise UserError(f"{path} has {len(labels.skeletons)} skeletons: lp trains one skeleton per project")
     nodes = list(labels.skeletons[0].node_names)

@@ -139,7 +139,13 @@ def test_untracked_animals_and_missing_videos_are_one_line_each(tmp_path):
     one = [sio.Instance.from_numpy(np.ones((3, 2)) * 5, skeleton=skeleton)]
     sio.save_slp(sio.Labels(labeled_frames=[sio.LabeledFrame(video=video, frame_idx=2, instances=one)], videos=[video],
                             skeletons=[skeleton]), str(root / "one.slp"), verbose=False)
-    (root / "v.mp4").unlink()
+    (root / "videos").mkdir()
+    (root / "v.mp4").rename(root / "videos" / "v.mp4")  # moved: found by its name in videos/
+    assert read_labels(root / "one.slp").image_paths == [".lp-frames/one/v/img000002.png"]
+    (root / "videos" / "v.mp4").unlink()
+    import shutil
+
+    shutil.rmtree(root / ".lp-frames")
     with pytest.raises(UserError, match="frame 2 of video .*v.mp4 cannot be read.*Export Labels Package"):
         read_labels(root / "one.slp")
 
