@@ -133,3 +133,40 @@ def test_context_head_trains_and_predicts_on_the_gpu(tmp_path, monkeypatch, comp
     difference = np.abs(tables["dali"].to_numpy() - tables["cpu"].to_numpy())
     print(f"context model, DALI vs CPU reader: max |difference| {difference.max():.3g}")
     assert difference.max() < 1e-3
+
+
+def test_a_mixed_folder_trains_with_clips_from_both_readers(tmp_path, capsys):
+    """Semi-supervised training on a folder of the example video (DALI) and a 4:4:4 copy of part
+    of it (the CPU reader): both readers feed one run; the mixed reader's clips equal one CPU
+    reader's, DALI's included."""
+    import av
+
+    from lp.cli import parse_train_args
+    from lp.data.clips import ClipSchedule, CpuClipReader, MixedClipReader, build_clip_reader
+    from lp.engine.loop import train
+    from tests.conftest import write_project
+    from tests.data.test_video import write_video
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    (folder / "plain.mp4").symlink_to(VIDEO)
+    with av.open(str(VIDEO)) as container:
+        frames = np.stack([f.to_ndarray(format="rgb24") for _, f in zip(range(300), container.decode(video=0))])
+    write_video(folder / "full.mp4", frames=frames, pixel_format="yuv444p", options={"qp": "0", "preset": "ultrafast"})
+    infos = [probe_video(folder / "full.mp4"), probe_video(folder / "plain.mp4")]
+    schedule = ClipSchedule(infos, 8, 2, 0, 0, 1, False)
+    mixed = MixedClipReader(schedule, ["cpu", "dali"], lambda kind, share: build_clip_reader(kind, share, DEVICE)).steps(3)
+    single = CpuClipReader(schedule).steps(3)
+    kinds = set()
+    for _ in range(60):  # across both videos' stretches
+        for got, expected in zip(next(mixed), next(single)):
+            kinds.add(type(got).__name__)
+            got = got.cpu().numpy() if isinstance(got, torch.Tensor) else got
+            np.testing.assert_array_equal(got, expected)
+    assert kinds == {"Tensor", "ndarray"}  # device clips from DALI, host clips from PyAV
+    write_project(tmp_path / "project")
+    args = tiny_args(tmp_path / "project", tmp_path / "run", "--unlabeled.video-dir", str(folder), "--unlabeled.clip-length", "8",
+                     "--losses.temporal.enabled", "True", "--train.max-steps", "20")
+    result = train(parse_train_args(args))
+    assert np.isfinite(result.pixel_error["train"]["mean"])
+    assert "DALI on the GPU (1 video) and PyAV on the CPU (the others)" in capsys.readouterr().out

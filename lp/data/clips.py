@@ -4,7 +4,8 @@ ClipSchedule says which clips each process reads at each step, as a pure functio
 step, rank): clips come in stretches of consecutive frames (one seek per stretch). CpuClipReader
 (PyAV, in a background thread) and DaliClipReader (NVDEC, frames stay on the GPU) both read
 exactly that schedule from any step on, so the two give the same clips, and a resumed run reads
-what an uninterrupted one would have. To add a reader: a class with `steps(first_step)` yielding
+what an uninterrupted one would have; MixedClipReader gives each stretch to the reader of its
+video when a folder holds both kinds. To add a reader: a class with `steps(first_step)` yielding
 each step's list of (T, H, W, 3) uint8 clips, and a line in `build_clip_reader`.
 """
 
@@ -172,6 +173,62 @@ class DaliClipReader:
             index += DALI_STRETCHES_PER_PIPELINE
 
 
-def build_clip_reader(reader: str, schedule: ClipSchedule, device: torch.device):
-    """'dali' or 'cpu' (as lp.data.video.open_videos chose) -> a reader of the schedule."""
+class ScheduleShare(ClipSchedule):
+    """The stretches of a schedule whose videos are in `videos`, in the schedule's order: what
+    one reader of a MixedClipReader reads. Sub-stretch j is the parent's j-th such stretch."""
+
+    def __init__(self, parent: ClipSchedule, videos: set[int]):
+        self.__dict__.update(parent.__dict__)  # the same videos, clip sizes and stretches
+        self.parent, self.videos = parent, videos
+        self.parent_indices: list[int] = []  # sub-stretch -> parent stretch, found so far
+        self.scanned = 0
+
+    def _scan_to(self, parent_index: int) -> None:
+        while self.scanned < parent_index:
+            if self.parent.stretch(self.scanned)[0] in self.videos:
+                self.parent_indices.append(self.scanned)
+            self.scanned += 1
+
+    def count_before(self, parent_index: int) -> int:
+        """How many of this share's stretches come before the parent's stretch `parent_index`."""
+        self._scan_to(parent_index)
+        return sum(1 for i in self.parent_indices if i < parent_index)
+
+    def stretch(self, index: int) -> tuple[int, int]:
+        while len(self.parent_indices) <= index:  # ends: the readers ask only for stretches that exist
+            self._scan_to(self.scanned + 1)
+        return self.parent.stretch(self.parent_indices[index])
+
+
+class MixedClipReader:
+    """A schedule over videos of both kinds: each stretch read by the reader of its video (DALI
+    where NVDEC decodes it, PyAV elsewhere), in the schedule's order, so the clips are those one
+    reader would give and resuming works as for one reader. Each reader starts when first needed.
+    make_reader(kind, share) builds a reader of a ScheduleShare (tests pass CPU readers for both)."""
+
+    def __init__(self, schedule: ClipSchedule, kinds: list[str], make_reader):
+        if not schedule.in_stretches:
+            raise ValueError("mixed readers need clips in stretches")
+        self.schedule, self.kinds, self.make_reader = schedule, kinds, make_reader
+
+    def steps(self, first_step: int) -> Iterator[list]:
+        schedule, per_stretch = self.schedule, self.schedule.steps_per_stretch
+        index, skip = divmod(first_step, per_stretch)
+        shares = {kind: ScheduleShare(schedule, {v for v, k in enumerate(self.kinds) if k == kind}) for kind in set(self.kinds)}
+        readers: dict[str, Iterator] = {}
+        while True:
+            kind = self.kinds[schedule.stretch(index)[0]]
+            if kind not in readers:  # from this share's first stretch at or after `index`
+                share = shares[kind]
+                readers[kind] = self.make_reader(kind, share).steps(share.count_before(index) * per_stretch + skip)
+            for _ in range(skip, per_stretch):
+                yield next(readers[kind])
+            index, skip = index + 1, 0
+
+
+def build_clip_reader(reader: str, schedule: ClipSchedule, device: torch.device, kinds: list[str] | None = None):
+    """'dali', 'cpu' or 'mixed' (as lp.data.video.open_videos chose per video, `kinds`) -> a
+    reader of the schedule."""
+    if reader == "mixed":
+        return MixedClipReader(schedule, kinds, lambda kind, share: build_clip_reader(kind, share, device))
     return DaliClipReader(schedule, device) if reader == "dali" else CpuClipReader(schedule)

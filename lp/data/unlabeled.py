@@ -32,8 +32,7 @@ class ClipStream:
             raise UserError("an unsupervised loss is enabled but no videos are given: set --unlabeled.video-dir")
         chosen = open_videos(cfg.video_dir, cfg.reader, device, "--unlabeled.reader")
         self.infos = [info for info, _ in chosen]
-        # one reader for the whole schedule: the CPU reader when DALI cannot read every video
-        self.reader_name = "dali" if all(reader == "dali" for _, reader in chosen) else "cpu"
+        self.kinds = [reader for _, reader in chosen]
         for info in self.infos:
             if info.num_frames < cfg.clip_length:
                 raise UserError(
@@ -41,14 +40,19 @@ class ClipStream:
                     f"{cfg.clip_length}: lower it or remove the video from {cfg.video_dir}"
                 )
         self.schedule = ClipSchedule(self.infos, cfg.clip_length, cfg.clips_per_step, seed, rank, world, cfg.shuffle)
-        self.clips = build_clip_reader(self.reader_name, self.schedule, device).steps(first_step)
+        # each video to the reader that can read it; videos shorter than a step's frames (clips
+        # drawn anywhere, not in stretches) all go to the CPU reader when one of them must
+        self.reader_name = self.kinds[0] if len(set(self.kinds)) == 1 else "mixed" if self.schedule.in_stretches else "cpu"
+        self.clips = build_clip_reader(self.reader_name, self.schedule, device, self.kinds).steps(first_step)
         # No flips: a flipped clip would swap left/right keypoints, which the losses do not undo.
         self.augmenter = Augmenter(augmentation, *image_hw, None, device=device) if cfg.augment else None
         self.seed, self.rank = seed, rank
 
     def describe(self) -> str:
         frames = sum(info.num_frames for info in self.infos)
-        how = "DALI on the GPU" if self.reader_name == "dali" else "PyAV on the CPU"
+        on_gpu = sum(kind == "dali" for kind in self.kinds) if self.reader_name == "mixed" else len(self.kinds) * (self.reader_name == "dali")
+        how = {len(self.kinds): "DALI on the GPU", 0: "PyAV on the CPU"}.get(
+            on_gpu, f"DALI on the GPU ({on_gpu} video{'s' * (on_gpu > 1)}) and PyAV on the CPU (the others)")
         return (
             f"unlabeled: {len(self.infos)} video{'s' * (len(self.infos) > 1)} ({frames} frames) from "
             f"{self.cfg.video_dir}, {self.cfg.clips_per_step} clip(s) of {self.cfg.clip_length} frames per step "

@@ -160,3 +160,52 @@ def test_stream_resumed_at_a_step_gives_the_clips_of_an_uninterrupted_run(videos
     resumed = stream(5)
     for step, images in zip((5, 6), expected):
         torch.testing.assert_close(resumed.next(step).images, images, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("rank", [0, 1])
+def test_mixed_readers_read_the_schedule_as_one_reader_does(videos, shuffle, rank):
+    """Each stretch goes to the reader of its video (here two CPU readers, labelled as DALI's and
+    the CPU's; the DALI side runs in tests/test_gpu.py): the clips, in order and after a resume,
+    are those one reader of the whole schedule gives, and each reader sees only its videos."""
+    from lp.data.clips import MixedClipReader
+
+    write_video(videos / "c.mp4", num_frames=26, size_wh=(64, 48), seed=3)
+    schedule = schedule_of(videos, 4, 2, seed=5, rank=rank, world=2, shuffle=shuffle)
+    kinds = ["dali", "cpu", "dali"]  # a.mp4, b.mp4, c.mp4
+    seen: dict[str, set] = {"dali": set(), "cpu": set()}
+
+    def make_reader(kind, share):
+        seen[kind] |= {share.stretch(j)[0] for j in range(6)}
+        return CpuClipReader(share)
+
+    single = CpuClipReader(schedule).steps(0)
+    expected = [next(single) for _ in range(40)]
+    for first in (0, 3, 17):
+        mixed = MixedClipReader(schedule_of(videos, 4, 2, seed=5, rank=rank, world=2, shuffle=shuffle), kinds, make_reader)
+        steps = mixed.steps(first)
+        for step in range(first, 40):
+            for a, b in zip(expected[step], next(steps)):
+                np.testing.assert_array_equal(a, b)
+    assert seen["dali"] <= {0, 2} and seen["cpu"] <= {1}
+    assert seen["dali"] and seen["cpu"]  # both readers were used
+
+
+def test_a_mixed_folder_streams_clips_from_both_readers(videos, monkeypatch):
+    """ClipStream with one video per reader kind: a 'mixed' reader (the DALI side stood in for by
+    the CPU reader on this machine), clips identical to the CPU reader's."""
+    import lp.data.clips
+    import lp.data.unlabeled
+
+    from lp.config import UnlabeledConfig
+
+    chosen = open_videos(videos, "cpu", CPU, "--unlabeled.reader")
+    monkeypatch.setattr(lp.data.unlabeled, "open_videos", lambda *args: [(chosen[0][0], "dali"), chosen[1]])
+    monkeypatch.setattr(lp.data.clips, "DaliClipReader", lambda schedule, device: CpuClipReader(schedule))
+    cfg = UnlabeledConfig(video_dir=videos, clip_length=4, clips_per_step=2)
+    mixed = ClipStream(cfg, (32, 32), CPU, 0, 1, 0, 0, "none")
+    assert mixed.reader_name == "mixed" and "DALI on the GPU (1 video) and PyAV on the CPU" in mixed.describe()
+    monkeypatch.setattr(lp.data.unlabeled, "open_videos", lambda *args: chosen)
+    alone = ClipStream(cfg, (32, 32), CPU, 0, 1, 0, 0, "none")
+    for step in range(12):
+        torch.testing.assert_close(mixed.next(step).images, alone.next(step).images)
