@@ -139,8 +139,8 @@ class UnlabeledConfig:
     clips_per_step: int = 1
     """Clips per step on each process (frames per step per process: clips_per_step * clip_length)."""
     reader: Literal["auto", "dali", "cpu"] = "auto"
-    """auto: NVIDIA DALI (GPU decoding) on a GPU where DALI is installed, else the CPU reader (PyAV);
-    dali or cpu: force one."""
+    """auto: per video, NVIDIA DALI (GPU decoding) on a GPU where DALI is installed and can read
+    it, else the CPU reader (PyAV); a folder may mix both. dali or cpu: force one."""
     shuffle: bool = False
     """Clips come in stretches of up to 256 consecutive frames (one seek per stretch; consecutive
     steps take consecutive clips). False: the stretches follow each other through the videos, each
