@@ -87,7 +87,9 @@ class Model:
         return keypoint_table(result[..., :2], result[..., 2], self.keypoint_names, self.name, pd.RangeIndex(len(result)))
 
     def predict_frames(self, frames: np.ndarray, batch_size: int = 64) -> pd.DataFrame:
-        """(N, H, W, 3) RGB or (N, H, W) grayscale uint8 frames -> DeepLabCut-style table."""
+        """(N, H, W, 3) RGB or (N, H, W) grayscale uint8 frames -> DeepLabCut-style table. A
+        context model takes them as consecutive frames of one video (for separate images, call
+        predict_tensor, where each frame is its own neighbours)."""
         return self.predict_arrays(frames[i : i + batch_size] for i in range(0, len(frames), batch_size))
 
     def predict_video(self, path: Path, batch_size: int = 64) -> pd.DataFrame:
