@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from lp.errors import UserError
 from lp.io import atomic_write
@@ -73,7 +74,7 @@ def read_sleap_labels(path: Path):
     keypoint_names = [f"{track}_{node}" for track in tracks for node in nodes] if tracked else nodes
     keypoints = np.full((len(frames), len(keypoint_names), 2), np.nan)
     image_paths = []
-    for row, (lf, users) in enumerate(frames):
+    for row, (lf, users) in enumerate(tqdm(frames, desc=f"frames of {path.name}", leave=False)):
         for instance in users:
             first = tracks.index(instance.track.name) * len(nodes) if tracked else 0
             keypoints[row, first : first + len(nodes)] = instance.numpy()[:, :2]
