@@ -53,7 +53,7 @@ def read_sleap_labels(path: Path):
     if len(labels.skeletons) != 1:
         raise UserError(f"{path} has {len(labels.skeletons)} skeletons: lp trains one skeleton per project")
     nodes = list(labels.skeletons[0].node_names)
-    frames = [(lf, [i for i in lf.instances if type(i).__name__ == "Instance"]) for lf in labels.labeled_frames]
+    frames = [(lf, list(lf.user_instances)) for lf in labels.labeled_frames]
     skipped = sum(not users for _, users in frames)
     frames = [(lf, users) for lf, users in frames if users]
     if not frames:
