@@ -72,23 +72,36 @@ def read_sleap_labels(path: Path):
                 raise UserError(f"{path}: frame {lf.frame_idx} of {Path(lf.video.filename).name} has two instances of one track")
             tracks += [name for name in names if name not in tracks]
     keypoint_names = [f"{track}_{node}" for track in tracks for node in nodes] if tracked else nodes
+    folders = cache_folders(labels.videos)
     keypoints = np.full((len(frames), len(keypoint_names), 2), np.nan)
     image_paths = []
     for row, (lf, users) in enumerate(tqdm(frames, desc=f"frames of {path.name}", leave=False)):
         for instance in users:
             first = tracks.index(instance.track.name) * len(nodes) if tracked else 0
             keypoints[row, first : first + len(nodes)] = instance.numpy()[:, :2]
-        image_paths.append(cached_frame(path, lf))
+        image_paths.append(cached_frame(path, lf, folders))
     if skipped:
         print(f"lp: {path.name}: {skipped} frame(s) without user-labeled instances skipped")
     return LabeledFrames(image_paths, keypoints, keypoint_names, "sleap")
 
 
-def cached_frame(labels_path: Path, lf) -> str:
+def cache_folders(videos) -> dict[int, str]:
+    """id(video) -> its cache folder's name: the video's stem (the name DeepLabCut's layout and the
+    context head look for), with the video's number added where two videos share a stem (the
+    same file name in two camera folders)."""
+    def stem(video) -> str:
+        source = video.source_video if getattr(video, "source_video", None) else video
+        name = source.filename[0] if isinstance(source.filename, list) else source.filename
+        return Path(str(name).replace("\\", "/")).stem
+
+    stems = [stem(video) for video in videos]
+    return {id(video): s if stems.count(s) == 1 else f"{s}_{i}" for i, (video, s) in enumerate(zip(videos, stems))}
+
+
+def cached_frame(labels_path: Path, lf, folders: dict[int, str]) -> str:
     """The frame's image as a PNG in the cache (written now if missing); its path relative to the
     labels file's folder."""
-    video_name = Path(lf.video.source_video.filename if getattr(lf.video, "source_video", None) else lf.video.filename)
-    relative = f"{CACHE_DIR}/{labels_path.stem}/{video_name.stem}/img{lf.frame_idx:06d}.png"
+    relative = f"{CACHE_DIR}/{labels_path.stem}/{folders[id(lf.video)]}/img{lf.frame_idx:06d}.png"
     target = labels_path.parent / relative
     if target.is_file():
         return relative

@@ -183,3 +183,23 @@ def test_coco_written_by_sleap_io_reads_and_trains(tmp_path):
     result = train(parse_train_args(tiny_args(tmp_path / "p", tmp_path / "run", "--data.csv-file", "annotations.json",
                                               "--train.max-steps", "2")))
     assert np.isfinite(result.pixel_error["train"]["mean"])
+
+
+def test_two_videos_with_one_file_name_get_their_own_frames(tmp_path):
+    """Two cameras' videos named alike in two folders: each labeled frame keeps its own image."""
+    from lp.data.images import read_image
+    from lp.data.labels import read_labels
+
+    skeleton = sio.Skeleton(list(NODES), name="s")
+    frames, videos = [], []
+    for camera, seed in (("top", 1), ("side", 2)):
+        (tmp_path / camera).mkdir()
+        write_video(tmp_path / camera / "session.mp4", num_frames=4, size_wh=(64, 48), seed=seed)
+        video = sio.Video.from_filename(str(tmp_path / camera / "session.mp4"))
+        videos.append(video)
+        frames.append(sio.LabeledFrame(video=video, frame_idx=1, instances=[sio.Instance.from_numpy(np.ones((3, 2)) * 5, skeleton=skeleton)]))
+    sio.save_slp(sio.Labels(labeled_frames=frames, videos=videos, skeletons=[skeleton]), str(tmp_path / "l.slp"), verbose=False)
+    labels = read_labels(tmp_path / "l.slp")
+    assert labels.image_paths == [".lp-frames/l/session_0/img000001.png", ".lp-frames/l/session_1/img000001.png"]
+    first, second = (read_image(tmp_path / p) for p in labels.image_paths)
+    assert (first.float() - second.float()).abs().mean() > 10  # two different pictures
