@@ -184,3 +184,12 @@ def test_context_head_on_backbones_of_every_kind(arch):
         heatmaps = network(torch.rand(7, 3, 64, 96), neighbour_rows(torch.tensor([0, 3, 6]), 0, 6))
     assert heatmaps.shape == (3, 4, 16, 24)
     assert network.context_frames == 5
+
+
+def test_labeled_frames_without_any_neighbour_get_a_warning(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "labeled-data").mkdir()
+    Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(tmp_path / "labeled-data" / "img5.png")
+    plan = plan_context(tmp_path, ["labeled-data/img5.png"], np.array([[64.0, 48.0]]), [tmp_path / "videos"])
+    assert plan.alone == 1 and "warning: with no neighbours the context head cannot learn" in plan.describe()
