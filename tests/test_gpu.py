@@ -59,15 +59,16 @@ def test_dali_reads_the_schedule_as_the_cpu_reader_does(shuffle):
     assert DALI_STRETCHES_PER_PIPELINE > 12
 
 
-def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
+def train_then_predict_with_both_readers(tmp_path, *flags: str):
+    """A short semi-supervised run of the example through DALI clips, then its predictions of the
+    example video through DALI and through the CPU reader: their elementwise |difference|."""
     from lp.config import PredictConfig
     from lp.cli import parse_train_args
     from lp.engine.loop import train
     from lp.predict import predict
 
-    monkeypatch.chdir(ROOT)
     args = ["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:],
-            "--unlabeled.reader", "dali", "--unlabeled.clip-length", "8", "--train.max-steps", "20"]
+            "--unlabeled.reader", "dali", "--unlabeled.clip-length", "8", "--train.max-steps", "20", *flags]
     result = train(parse_train_args(args))
     assert np.isfinite(result.pixel_error["test"]["mean"])
     tables = {}
@@ -75,7 +76,12 @@ def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
         predict(PredictConfig(run_dir=(tmp_path / "run",), videos=VIDEO, output_dir=tmp_path / reader, reader=reader))
         tables[reader] = pd.read_csv(tmp_path / reader / "test_vid.csv", header=[0, 1, 2], index_col=0)
     assert len(tables["dali"]) == len(tables["cpu"]) == 994
-    difference = np.abs(tables["dali"].to_numpy() - tables["cpu"].to_numpy())
+    return np.abs(tables["dali"].to_numpy() - tables["cpu"].to_numpy())
+
+
+def test_semi_supervised_train_and_predict_through_dali(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    difference = train_then_predict_with_both_readers(tmp_path)
     print(f"predictions DALI vs CPU reader: median |difference| {np.median(difference):.4f}, max {difference.max():.3f}")
     assert difference.max() < 1e-3  # the same frames through the same network
     assert (tmp_path / "dali" / "test_vid_pca_multiview_error.csv").is_file()
@@ -114,23 +120,9 @@ def test_auto_reads_each_video_with_the_reader_that_can(tmp_path, monkeypatch, c
 def test_context_head_trains_and_predicts_on_the_gpu(tmp_path, monkeypatch, compile_):
     """--model.head heatmap_context with DALI clips, bf16, eager and compiled; prediction through
     DALI (one decoder, frames in order) equals the CPU reader's."""
-    from lp.config import PredictConfig
-    from lp.cli import parse_train_args
-    from lp.engine.loop import train
-    from lp.predict import predict
-
     monkeypatch.chdir(ROOT)
-    args = ["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:], "--model.head", "heatmap_context",
-            "--unlabeled.reader", "dali", "--unlabeled.clip-length", "8", "--train.max-steps", "20",
-            "--train.precision", "bf16", "--train.compile", str(compile_)]
-    result = train(parse_train_args(args))
-    assert np.isfinite(result.pixel_error["test"]["mean"])
-    tables = {}
-    for reader in ("dali", "cpu"):
-        predict(PredictConfig(run_dir=(tmp_path / "run",), videos=VIDEO, output_dir=tmp_path / reader, reader=reader))
-        tables[reader] = pd.read_csv(tmp_path / reader / "test_vid.csv", header=[0, 1, 2], index_col=0)
-    assert len(tables["dali"]) == len(tables["cpu"]) == 994
-    difference = np.abs(tables["dali"].to_numpy() - tables["cpu"].to_numpy())
+    difference = train_then_predict_with_both_readers(
+        tmp_path, "--model.head", "heatmap_context", "--train.precision", "bf16", "--train.compile", str(compile_))
     print(f"context model, DALI vs CPU reader: max |difference| {difference.max():.3g}")
     assert difference.max() < 1e-3
 
