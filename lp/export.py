@@ -34,10 +34,14 @@ class KeypointNetwork(nn.Module):
         self.frames = network.context_frames
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.network.keypoints(self.outputs(images))
+
+    def outputs(self, images: torch.Tensor) -> torch.Tensor:
+        """The head's raw outputs (heatmaps) for the ONNX input."""
         if self.frames == 1:
-            return self.network.keypoints(self.network(images))
+            return self.network(images)
         rows = torch.arange(images.shape[0] * self.frames, device=images.device).view(-1, self.frames)
-        return self.network.keypoints(self.network(images.flatten(0, 1), rows))
+        return self.network(images.flatten(0, 1), rows)
 
     def example(self, batch: int, height: int, width: int, seed: int) -> torch.Tensor:
         shape = (batch, 3, height, width) if self.frames == 1 else (batch, self.frames, 3, height, width)
@@ -88,9 +92,8 @@ def check_onnx(path: Path, wrapped: nn.Module, height: int, width: int, seed: in
     keypoints, confidence = session.run(None, {"images": images.numpy()})
     wrapped.eval()  # batch norm with its running statistics, as exported
     with torch.no_grad():
-        expected_xy, expected_confidence = (t.numpy() for t in wrapped(images))
-        outputs = wrapped.network(images) if wrapped.frames == 1 else wrapped.network(
-            images.flatten(0, 1), torch.arange(images.shape[0] * wrapped.frames).view(-1, wrapped.frames))
+        outputs = wrapped.outputs(images)
+        expected_xy, expected_confidence = (t.numpy() for t in wrapped.network.keypoints(outputs))
     clear = np.ones(expected_xy.shape[:2], dtype=bool)
     if outputs.dim() == 4:  # heatmaps: the top two values of each map must differ clearly
         top = outputs.flatten(2).topk(2, dim=-1).values.numpy()

@@ -1,5 +1,5 @@
-"""Predictions in the field's files beside the CSV and HDF5 tables, through sleap-io (the
-optional extra `pip install 'lp[formats]'`):
+"""Predictions in the field's files beside the CSV and HDF5 tables (the optional extra
+`pip install 'lp[formats]'`: sleap-io, which brings pynwb and ndx-pose):
 - `slp`: SLEAP predictions, one predicted instance per frame with every keypoint and its score;
 - `nwb`: NWB with ndx-pose, one PoseEstimation per video (a PoseEstimationSeries per keypoint:
   positions, confidences, the video's frame rate), naming the video and the model.
@@ -18,17 +18,14 @@ from lp.io import atomic_write
 
 def build_prediction_labels(xy: np.ndarray, likelihood: np.ndarray, names: list[str], video: Path, model: str):
     """(T, K, 2) pixels and (T, K) likelihoods of every frame of `video` -> a sleap-io Labels of
-    predicted instances (NaN keypoints stay missing)."""
-    sio = import_sleap_io("--formats slp/nwb")
+    predicted instances, one per frame (NaN keypoints stay missing)."""
+    sio = import_sleap_io("--formats slp")
     skeleton = sio.Skeleton(list(names), name=model)
     source = sio.Video(filename=str(Path(video).resolve()), open_backend=False)
-    frames = [
-        sio.LabeledFrame(video=source, frame_idx=t, instances=[sio.PredictedInstance.from_numpy(
-            xy[t], skeleton=skeleton, point_scores=likelihood[t], score=float(np.nanmean(likelihood[t])) if np.isfinite(likelihood[t]).any() else 0.0)])
-        for t in range(len(xy))
-    ]
-    return sio.Labels(labeled_frames=frames, videos=[source], skeletons=[skeleton],
-                      provenance={"software": "lp", "model": model})
+    points = np.concatenate([xy, likelihood[..., None]], axis=-1)[:, None]  # (T, 1 animal, K, 3)
+    labels = sio.Labels.from_numpy(points, videos=[source], skeletons=[skeleton], return_confidence=True)
+    labels.provenance = {"software": "lp", "model": model}
+    return labels
 
 
 def write_slp(path: Path, xy: np.ndarray, likelihood: np.ndarray, names: list[str], video: Path, model: str) -> None:

@@ -102,7 +102,8 @@ class FrameWindow:
     """A video's frames in, in order and in batches of any size; keypoints out. A single-frame
     model answers each batch at once. A context model answers a frame once its two following
     frames have arrived (the last two on `finish`), keeping the last four frames of the previous
-    batch to give the next batch's first frames their neighbours; at the video's ends the edge
+    batch to give the next batch's first frames their neighbours (their backbone features are
+    computed again with the next batch: 4 frames in 68 at batch 64); at the video's ends the edge
     frame stands in for missing neighbours, as in training."""
 
     def __init__(self, model: Model):

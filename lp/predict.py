@@ -124,11 +124,8 @@ def frame_batches(
 
         batches = prefetch(read_frames_dali(info, batch_size, device, decoders=1 if in_order else 2), depth=2)
         return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
-    workers = cpu_decode_workers(info, device)
-    if workers > 1:
-        batches = read_frames_parallel(info, batch_size, workers, DECODE_STRETCH_FRAMES)
-        return ((first, frames_to_tensor(batch)) for first, batch in batches)
-    return _numbered(prefetch(read_frames(info, batch_size)))
+    batches = read_frames_parallel(info, batch_size, cpu_decode_workers(info, device), DECODE_STRETCH_FRAMES)
+    return ((first, frames_to_tensor(batch)) for first, batch in batches)
 
 
 def cpu_decode_workers(info: VideoInfo, device: torch.device) -> int:
@@ -139,13 +136,6 @@ def cpu_decode_workers(info: VideoInfo, device: torch.device) -> int:
     if device.type != "cuda":
         return 1
     return max(1, min(os.cpu_count() or 1, info.num_frames // DECODE_STRETCH_FRAMES))
-
-
-def _numbered(batches: Iterator[np.ndarray]) -> Iterator[tuple[int, torch.Tensor]]:
-    first = 0
-    for batch in batches:
-        yield first, frames_to_tensor(batch)
-        first += len(batch)
 
 
 def predict_video_frames(
@@ -314,7 +304,7 @@ def predict_labeled_context(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A context model on labeled frames: each frame with its neighbours, found as in training
     (image files beside it, else <labels folder>/videos/<stem>.*), at the network's input size."""
-    from lp.data.context import load_context_images, plan_context
+    from lp.data.context import context_batch, load_context_images, plan_context
     from lp.data.images import resize_to_uint8, scale_to_original
 
     height, width = model.cfg.data.image_height, model.cfg.data.image_width
@@ -326,7 +316,6 @@ def predict_labeled_context(
     result = np.zeros((len(images), len(model.keypoint_names), 3))
     rows = torch.from_numpy(plan.rows).long()
     for start in tqdm(range(0, len(images), 16), desc=csv_path.name, leave=False):
-        chosen = rows[start : start + 16]
-        local = torch.arange(chosen.numel()).view(chosen.shape)
-        result[start : start + len(chosen)] = model.predict_tensor(bank[chosen.flatten()], local).cpu().numpy()
+        batch, local = context_batch(bank, rows[start : start + 16])
+        result[start : start + len(local)] = model.predict_tensor(batch, local).cpu().numpy()
     return scale_to_original(result[..., :2], sizes, height, width), result[..., 2]

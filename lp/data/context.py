@@ -40,6 +40,13 @@ def clip_context(num_clips: int, length: int, start_row: int, device: torch.devi
     return (starts[:, None, None] + within).reshape(num_clips * length, len(CONTEXT_OFFSETS))
 
 
+def context_batch(images: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Targets' neighbours `rows` (M, 5) into `images` -> (the distinct frames they name, each
+    once, and (M, 5) rows into those): neighbouring labeled frames share their frames."""
+    distinct, local = rows.flatten().unique(return_inverse=True)
+    return images[distinct], local.view(rows.shape)
+
+
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)(?P<suffix>\.[A-Za-z0-9]+)$")
 
 MISMATCH_LEVELS = 12.0
@@ -85,7 +92,7 @@ def neighbour_path(relative: str, offset: int) -> str | None:
     if match is None or int(match["number"]) + offset < 0:
         return None
     number = f"{int(match['number']) + offset:0{len(match['number'])}d}"
-    return f"{folder}/{match['prefix']}{number}{match['suffix']}" if folder else f"{match['prefix']}{number}{match['suffix']}"
+    return f"{folder}/" * bool(folder) + f"{match['prefix']}{number}{match['suffix']}"
 
 
 def frame_number(relative: str) -> int | None:

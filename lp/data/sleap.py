@@ -121,6 +121,7 @@ def cached_frame(labels_path: Path, lf, folders: dict[int, str]) -> str:
         )
     from PIL import Image
 
-    picture = Image.fromarray(np.asarray(image).squeeze(-1) if np.asarray(image).shape[-1] == 1 else np.asarray(image))
+    image = np.asarray(image)
+    picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)  # grayscale: (H, W, 1)
     atomic_write(target, lambda tmp: picture.save(tmp, format="PNG"))
     return relative

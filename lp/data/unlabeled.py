@@ -50,7 +50,7 @@ class ClipStream:
 
     def describe(self) -> str:
         frames = sum(info.num_frames for info in self.infos)
-        on_gpu = sum(kind == "dali" for kind in self.kinds) if self.reader_name == "mixed" else len(self.kinds) * (self.reader_name == "dali")
+        on_gpu = 0 if self.reader_name == "cpu" else sum(kind == "dali" for kind in self.kinds)
         how = {len(self.kinds): "DALI on the GPU", 0: "PyAV on the CPU"}.get(
             on_gpu, f"DALI on the GPU ({on_gpu} video{'s' * (on_gpu > 1)}) and PyAV on the CPU (the others)")
         return (

@@ -255,14 +255,11 @@ def read_frames_parallel(
     `workers` threads at once: stretch k of `stretch_frames` frames goes to thread k % workers,
     which seeks to the key frame before it (ClipCursor) while the others decode theirs. Frames
     equal read_frames'. Worth it where one decoder cannot use every core: FFmpeg's own threads
-    do not reach the colour conversion, and some formats decode on one thread."""
+    do not reach the colour conversion, and some formats decode on one thread. Decoding starts
+    now (one decoder: read_frames in a background thread), before the first batch is taken."""
     starts = list(range(0, info.num_frames, stretch_frames))
     if workers <= 1 or len(starts) < 2:
-        first = 0
-        for batch in read_frames(info, batch_size):
-            yield first, batch
-            first += len(batch)
-        return
+        return _numbered(prefetch(read_frames(info, batch_size)))
     workers = min(workers, len(starts))
     outputs = [queue.Queue(maxsize=max(2, 2 * stretch_frames // batch_size)) for _ in range(workers)]
     stop = threading.Event()
@@ -291,25 +288,35 @@ def read_frames_parallel(
             if cursor is not None:
                 cursor.close()
 
-    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(workers)]
-    for thread in threads:
-        thread.start()
-    try:
-        for index, start in enumerate(starts):
-            end = min(start + stretch_frames, info.num_frames)
-            for _ in range(start, end, batch_size):
-                item = outputs[index % workers].get()
-                if isinstance(item, BaseException):
+    for worker in range(workers):
+        threading.Thread(target=work, args=(worker,), daemon=True).start()
+
+    def consume() -> Iterator[tuple[int, np.ndarray]]:
+        try:
+            for index, start in enumerate(starts):
+                end = min(start + stretch_frames, info.num_frames)
+                for _ in range(start, end, batch_size):
+                    item = outputs[index % workers].get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
+            for out in outputs:  # each decoder's last word: finished, or what went wrong at the end
+                if isinstance(item := out.get(), BaseException):
                     raise item
-                yield item
-        for out in outputs:  # each decoder's last word: finished, or what went wrong at the end
-            if isinstance(item := out.get(), BaseException):
-                raise item
-    finally:
-        stop.set()
-        for out in outputs:  # unblock workers waiting to put
-            while not out.empty():
-                out.get_nowait()
+        finally:
+            stop.set()
+            for out in outputs:  # unblock workers waiting to put
+                while not out.empty():
+                    out.get_nowait()
+
+    return consume()
+
+
+def _numbered(batches: Iterator[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+    first = 0
+    for batch in batches:
+        yield first, batch
+        first += len(batch)
 
 
 def prefetch(batches: Iterator[T], depth: int = 4) -> Iterator[T]:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
+from lp.data.context import context_batch
 from lp.models import frames_to_keypoints
 
 
@@ -35,10 +36,8 @@ def predict_images(
         if context is None:
             parts.append(frames_to_keypoints(model, images[chosen].to(device, non_blocking=True), input_hw, dtype))
             continue
-        rows = context[chosen]  # each target's neighbours, then each its own rows in the batch
-        batch = images[rows.flatten()].to(device, non_blocking=True)
-        local_rows = torch.arange(batch.shape[0], device=device).view(rows.shape)
-        parts.append(frames_to_keypoints(model, batch, input_hw, dtype, local_rows))
+        batch, rows = context_batch(images, context[chosen])
+        parts.append(frames_to_keypoints(model, batch.to(device, non_blocking=True), input_hw, dtype, rows.to(device)))
     model.train(was_training)
     num_keypoints = parts[0].shape[1] if parts else _num_keypoints(model, images, device)
     local = torch.zeros(per_process, num_keypoints, 3, device=device)
