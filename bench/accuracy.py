@@ -70,7 +70,7 @@ def error_stats(errors: np.ndarray, prefix: str) -> dict[str, float]:
             f"{prefix}_px_p90": float(np.percentile(labeled, 90)), f"{prefix}_over_10px": float((labeled > 10).mean())}
 
 
-def track_stats(xy: np.ndarray, pca_fit, dense: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
+def track_stats(xy: np.ndarray, pca_fit, dense: tuple | None) -> dict:
     """Temporal norm and Pose PCA error of a video's predictions (T, K, 2); with dense labels
     (frame indices, (F, K, 2) labels) their errors on those frames."""
     norm = compute_temporal_norm(xy)
@@ -78,19 +78,41 @@ def track_stats(xy: np.ndarray, pca_fit, dense: tuple[np.ndarray, np.ndarray] | 
     if pca_fit is not None:
         row["video_pca_error_mean"] = float(np.nanmean(compute_pca_errors(pca_fit, xy)[0]))
     if dense is not None:
-        frames, labels = dense
-        row |= error_stats(np.linalg.norm(xy[frames] - labels, axis=-1), "dense")
+        frames, labels, names = dense
+        errors = np.linalg.norm(xy[frames] - labels, axis=-1)
+        row |= error_stats(errors, "dense") | off_by_10px(xy[frames], labels, errors, names)
     return row
 
 
-def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray, np.ndarray]:
-    """A labels CSV whose first column is the video frame index -> (frames, labels (F, K, 2)) of
-    the frames not in `skip` (those used for training)."""
+def off_by_10px(xy: np.ndarray, labels: np.ndarray, errors: np.ndarray, names: list[str]) -> dict:
+    """Where the keypoints off by > 10 px are: the share of each body part's labeled keypoints
+    (names <animal>_<part> grouped by part), and, with several animals, the share of all labeled
+    keypoints that are > 10 px off and nearer the same part of another animal (identity swaps)."""
+    labeled = np.isfinite(errors)
+    parts = [name.split("_", 1)[-1] for name in names]
+    by_part = {part: float((errors[:, [p == part for p in parts]] > 10).sum() / labeled[:, [p == part for p in parts]].sum())
+               for part in dict.fromkeys(parts)}
+    row = {"dense_over_10px_by_part": {part: round(share, 4) for part, share in by_part.items()}}
+    animals = {name.split("_", 1)[0] for name in names if "_" in name}
+    if len(animals) > 1:
+        swapped = np.zeros_like(labeled)
+        for k, name in enumerate(names):
+            for j, other in enumerate(names):
+                if j != k and parts[j] == parts[k] and other.split("_", 1)[0] != name.split("_", 1)[0]:
+                    nearer = np.linalg.norm(xy[:, k] - labels[:, j], axis=-1) < errors[:, k]
+                    swapped[:, k] |= nearer & (errors[:, k] > 10)
+        row["dense_over_10px_swapped"] = float(swapped[labeled].mean())
+    return row
+
+
+def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A labels CSV whose first column is the video frame index -> (frames, labels (F, K, 2), names)
+    of the frames not in `skip` (those used for training)."""
     table = pd.read_csv(path, header=[0, 1, 2], index_col=0)
     labels = np.stack([table.xs(c, axis=1, level=2).droplevel(0, axis=1)[names].to_numpy(float) for c in "xy"], -1)
     frames = table.index.to_numpy(int)
     keep = np.array([f not in skip for f in frames])
-    return frames[keep], labels[keep]
+    return frames[keep], labels[keep], names
 
 
 def ensemble_row(args, kind: str, saved: list) -> dict:
@@ -194,7 +216,12 @@ def main() -> None:
 
 def summarize(rows: list[dict]) -> None:
     """One line per measure, one column per configuration: mean ± spread (std) over seeds."""
-    measures = sorted({key for row in rows for key in row if key.startswith(("test_", "video_", "dense_"))})
+    measures = sorted({key for row in rows for key, value in row.items()
+                       if key.startswith(("test_", "video_", "dense_")) and isinstance(value, float)})
+    parts = sorted({part for row in rows for part in row.get("dense_over_10px_by_part", {})})
+    rows = [row | {f"dense_over_10px_{part}": row["dense_over_10px_by_part"][part] for part in parts}
+            if "dense_over_10px_by_part" in row else row for row in rows]
+    measures += [f"dense_over_10px_{part}" for part in parts]
     names = list(dict.fromkeys(row["config"] for row in rows))
     print(f"{'measure':<28}" + "".join(f"{name:>24}" for name in names))
     for measure in measures:

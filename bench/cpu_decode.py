@@ -1,8 +1,10 @@
 """CPU decoding for prediction: frames/s of one decoder (read_frames) against several threads
 decoding stretches of the video at once (read_frames_parallel), per pixel format. The videos are
-FFmpeg's testsrc2 pattern encoded with H.264 in each format (needs the ffmpeg program).
+FFmpeg's testsrc2 pattern encoded with H.264 in each format by the ffmpeg program, or where there
+is none, a moving pattern with a fixed noise texture encoded by PyAV (the row's "source" says which).
 
     python3 bench/cpu_decode.py --size 1280x720 --frames 1200 --workers 2 4 8 16 --json OUT.jsonl
+    python3 bench/cpu_decode.py --formats yuv444p --frames 3000 --keep DIR   # keep the videos in DIR
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,17 +33,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--stretch", type=int, default=1024)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, help="write the videos here (and keep them) instead of a temporary folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
+        folder = args.keep or Path(work)
+        folder.mkdir(parents=True, exist_ok=True)
         for pixel_format in args.formats:
-            path = Path(work) / f"{pixel_format}.mp4"
-            subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={args.size}:rate=30",
-                            "-frames:v", str(args.frames), "-c:v", "libx264", "-pix_fmt", pixel_format, "-g", "60", str(path)],
-                           check=True)
+            path = folder / f"{pixel_format}.mp4"
+            source = make_video(path, args.size, args.frames, pixel_format)
             info = probe_video(path)
             start = time.perf_counter()
             count = sum(len(batch) for batch in read_frames(info, 64))
-            row = {"bench": "cpu_decode", "cores": os.cpu_count(), "machine": platform.node(), "pixel_format": pixel_format,
+            row = {"bench": "cpu_decode", "cores": os.cpu_count(), "machine": platform.node(), "source": source,
+                   "pixel_format": pixel_format,
                    "size": args.size, "frames": count, "one_decoder_fps": round(count / (time.perf_counter() - start), 1)}
             for workers in args.workers:
                 start = time.perf_counter()
@@ -50,6 +55,34 @@ def main() -> None:
             if args.json:
                 with open(args.json, "a") as handle:
                     handle.write(json.dumps(row) + "\n")
+
+
+def make_video(path: Path, size: str, frames: int, pixel_format: str) -> str:
+    """An H.264 video of `frames` frames at size WxH in `pixel_format`; returns how it was made."""
+    if shutil.which("ffmpeg"):
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30",
+                        "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", pixel_format, "-g", "60", str(path)],
+                       check=True)
+        return "ffmpeg testsrc2"
+    import av
+    import numpy as np
+
+    width, height = (int(v) for v in size.split("x"))
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 64, (height, width + frames, 3), dtype=np.uint8)  # slides one pixel a frame
+    y, x = np.mgrid[:height, :width]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30, options={"g": "60"})
+        stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
+        for t in range(frames):
+            picture = texture[:, t : t + width].copy()
+            centre = (width / 2 + width / 3 * np.cos(t / 40), height / 2 + height / 3 * np.sin(t / 40))
+            disc = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 < (height / 8) ** 2
+            picture[disc] = (230, 120, 40)
+            picture[:, :, 2] += (x * 128 // width).astype(np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode())
+    return "pyav pattern"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 copies of it, the steady state from file to CSV written, and the network alone, in one run.
 
     python bench/predict_speed.py --arch resnet50 --size 256 --precision bf16 --repeats 10 21
+    python bench/predict_speed.py --video yuv444p.mp4     # another video instead of the example's
 
 The model is a ResNet at --size with random weights (speed does not depend on them), written as
 a run directory; the long videos are the example video repeated by stream copy (no re-encoding).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from lp.config import PredictConfig  # noqa: E402
 from lp.cli import dump_config, parse_train_args  # noqa: E402
 from lp.data.labels import read_labels  # noqa: E402
+from lp.data.video import probe_video  # noqa: E402
 from lp.engine.checkpoint import export_model  # noqa: E402
 from lp.inference import Model  # noqa: E402
 from lp.models import build_model  # noqa: E402
@@ -90,11 +93,13 @@ def main() -> None:
     parser.add_argument("--reader", default="auto", choices=["auto", "dali", "cpu"])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, nargs="*", default=[10, 21], help="long videos: the example this many times")
+    parser.add_argument("--video", type=Path, help="this video instead of the example and its repeats")
     parser.add_argument("--network-only", action="store_true", help="only the network-alone frames/s")
     parser.add_argument("--json", type=Path, help="append the result as one JSON line here")
     args = parser.parse_args()
 
-    video = EXAMPLE / "videos" / "test_vid.mp4"
+    video = args.video.resolve() if args.video else EXAMPLE / "videos" / "test_vid.mp4"
+    repeats = [] if args.video else args.repeats
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_run(tmp / "run", args.arch, args.size)
@@ -103,23 +108,24 @@ def main() -> None:
             print("BENCH predict_network " + json.dumps({"arch": args.arch, "size": args.size, "frames_per_s": round(rate, 1)}))
             return
         videos = {1: video}
-        for times in args.repeats:
+        for times in repeats:
             videos[times] = tmp / f"x{times}" / "test_vid.mp4"
             videos[times].parent.mkdir()
             repeat_video(video, times, videos[times])
+        frames = {times: probe_video(path).num_frames for times, path in videos.items()}
         row = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "arch": args.arch,
-               "size": args.size, "precision": args.precision, "batch": args.batch}
+               "size": args.size, "precision": args.precision, "batch": args.batch, "reader": args.reader,
+               "video": video.name, "pixel_format": probe_video(video).pixel_format, "cpu_cores": os.cpu_count()}
         # The very first command pays for cold file caches and Python byte-compilation; report it
         # apart, then every video with warm caches (as a user's second and later runs).
-        row["first_command_s_994"] = round(whole_command(tmp / "run", video, tmp / "cold", args.precision, args.reader), 2)
+        row[f"first_command_s_{frames[1]}"] = round(whole_command(tmp / "run", video, tmp / "cold", args.precision, args.reader), 2)
         for times, path in videos.items():
-            frames = 994 * times
-            row[f"command_s_{frames}"] = round(whole_command(tmp / "run", path, tmp / f"out{times}", args.precision, args.reader), 2)
+            row[f"command_s_{frames[times]}"] = round(whole_command(tmp / "run", path, tmp / f"out{times}", args.precision, args.reader), 2)
         # Where the fixed cost of one command goes (stages of a fresh process)
         staged = subprocess.run([sys.executable, str(ROOT / "bench/predict_startup.py"), str(tmp / "run"), str(video),
                                  "--precision", args.precision, "--reader", args.reader],
                                 cwd=ROOT, capture_output=True, text=True, check=True)
-        row["stages_s_994"] = [line for line in staged.stdout.splitlines() if line.startswith("BENCH")][0].split(" ", 2)[2]
+        row[f"stages_s_{frames[1]}"] = [line for line in staged.stdout.splitlines() if line.startswith("BENCH")][0].split(" ", 2)[2]
         # Steady state in this process: once warm, from the file to the CSV written.
         longest = max(videos)
         cfg = PredictConfig(run_dir=(tmp / "run",), videos=videos[1], output_dir=tmp / "warm", precision=args.precision,
@@ -128,7 +134,7 @@ def main() -> None:
         cfg.videos, cfg.output_dir = videos[longest], tmp / "steady"
         start = time.perf_counter()
         predict(cfg)
-        row[f"steady_frames_per_s_{994 * longest}"] = round(994 * longest / (time.perf_counter() - start), 1)
+        row[f"steady_frames_per_s_{frames[longest]}"] = round(frames[longest] / (time.perf_counter() - start), 1)
         row["network_frames_per_s"] = round(network_alone(tmp / "run", args.precision, args.batch, 406, 396), 1)
     print("BENCH predict_speed " + json.dumps(row))
     if args.json:

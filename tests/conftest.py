@@ -13,9 +13,11 @@ EXAMPLE = ROOT / "data" / "mirror-mouse-example"
 
 
 def write_project(
-    root: Path, num_frames: int = 12, size_wh: tuple[int, int] = (80, 60), names=("nose", "left", "right"), seed: int = 0
+    root: Path, num_frames: int = 12, size_wh: tuple[int, int] = (80, 60), names=("nose", "left", "right"), seed: int = 0,
+    frame_step: int = 1,
 ) -> np.ndarray:
-    """Grayscale PNGs with a bright dot under each keypoint and a DeepLabCut CSV; returns the labels."""
+    """Grayscale PNGs with a bright dot under each keypoint and a DeepLabCut CSV; returns the labels.
+    Frame i is named img<i * frame_step>.png (a step over 2: no frame has neighbouring files)."""
     rng = np.random.default_rng(seed)
     (root / "labeled-data").mkdir(parents=True, exist_ok=True)
     width, height = size_wh
@@ -31,9 +33,9 @@ def write_project(
         for x, y in labels[i]:
             if np.isfinite(x):
                 image[int(round(y)) - 1 : int(round(y)) + 2, int(round(x)) - 1 : int(round(x)) + 2] = 255
-        Image.fromarray(image).save(root / "labeled-data" / f"img{i:03d}.png")
+        Image.fromarray(image).save(root / "labeled-data" / f"img{i * frame_step:03d}.png")
         cells = ["" if not np.isfinite(v) else f"{v:.3f}" for v in labels[i].ravel()]
-        lines.append(",".join([f"labeled-data/img{i:03d}.png"] + cells))
+        lines.append(",".join([f"labeled-data/img{i * frame_step:03d}.png"] + cells))
     (root / "CollectedData.csv").write_text("\n".join(lines) + "\n")
     return labels
 

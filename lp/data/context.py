@@ -77,9 +77,10 @@ class ContextPlan:
             f"({self.from_files} from image files beside them, {self.from_videos} from their videos); "
             f"{self.alone} use themselves for missing neighbours"
         )
-        if real == 0:  # measured: on frames without neighbours the context head did worse than heatmap
-            line += (" -- warning: with no neighbours the context head cannot learn from them: put the videos in "
-                     "--data.video-dir (labeled-data/<video stem>/img<frame>.png from <video-dir>/<video stem>.mp4), "
+        if real == 0:
+            line += (" -- warning: with no neighbours the context head is the single-frame head (its context weights "
+                     "learn only from frames that have neighbours): put the videos in --data.video-dir "
+                     "(labeled-data/<video stem>/img<frame>.png from <video-dir>/<video stem>.mp4), "
                      "or use --model.head heatmap")
         return line
 

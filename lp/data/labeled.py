@@ -30,7 +30,7 @@ class LabeledData:
     """Frame indices of the train / val / test splits."""
     context: torch.Tensor | None = None
     """(N, 5) rows of `images` holding each labeled frame's frames t-2..t+2 (context head);
-    None for single-frame heads."""
+    None for single-frame heads, and where no labeled frame has a neighbour."""
     context_summary: str = ""
     """Where the neighbours came from, for the run's start-up lines (context head)."""
 
@@ -70,7 +70,8 @@ def load_labeled_data(cfg: DataConfig, context_video_dirs: list[Path] | None = N
     context, summary = None, ""
     if context_video_dirs is not None:
         plan = plan_context(data_dir, frames.image_paths, sizes, context_video_dirs)
-        images = load_context_images(plan, data_dir, images, cfg.image_height, cfg.image_width)
-        context = torch.from_numpy(plan.rows).long()
         summary = plan.describe()
+        if plan.extra:  # else no labeled frame has a neighbour: each frame is its own context (None)
+            images = load_context_images(plan, data_dir, images, cfg.image_height, cfg.image_width)
+            context = torch.from_numpy(plan.rows).long()
     return LabeledData(frames, images, torch.from_numpy(keypoints).float(), sizes, split, context, summary)

@@ -321,6 +321,9 @@ def build_batch_pipeline(
             )
             batch_keypoints = batch_keypoints[CENTRE::frames]
             rows = torch.arange(len(batch_images), device=packed.device).view(-1, frames)
+            # a neighbour that is the frame itself (none was found) names the frame's own row, so
+            # that the head sees a frame without context as such
+            rows = torch.where(context[indices] == context[indices][:, CENTRE, None], rows[:, CENTRE, None], rows)
         heatmaps = None
         if losses.needs_heatmaps:
             heatmaps = compute_heatmaps(
@@ -352,7 +355,7 @@ def build_forward(
             # frames' (measured on the flies: one shared pass raised the test error from 3.14 to
             # 3.80 px with the unsupervised weight at zero; BENCHMARKS.md, "Accuracy").
             images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
-            if batch.context is not None:  # clip frames see their clip's neighbours
+            if network.context_frames > 1:  # clip frames see their clip's neighbours
                 length = len(clips.images) // clips.num_clips
                 clip_outputs = model(images, clip_context(clips.num_clips, length, 0, images.device))
             else:

@@ -46,6 +46,12 @@ def test_a_frames_prediction_depends_on_its_neighbours():
     changed[0] = torch.randn(64, 4, 4)  # frame t-2 only
     assert not torch.allclose(context(changed, rows), before)
     torch.testing.assert_close(context(changed, rows + 1)[0], context(features, rows + 1)[0])  # t-2 now frame 1
+    # a frame that is its own five neighbours (no real context) goes through the single-frame path alone
+    single = HeatmapHead(64, 3, 32, 2, 1.25).eval()
+    single.load_state_dict(context.single.state_dict())
+    alone = torch.full((1, 5), 3)
+    torch.testing.assert_close(context(features, alone), single(features[3:4]))
+    torch.testing.assert_close(context(features, torch.cat([alone, rows])), torch.cat([single(features[3:4]), before]))
 
 
 def test_neighbour_rows_repeat_the_edge_frames():
@@ -186,10 +192,29 @@ def test_context_head_on_backbones_of_every_kind(arch):
     assert network.context_frames == 5
 
 
+def test_without_neighbours_training_a_context_model_trains_the_single_frame_model(tmp_path):
+    """Labeled frames with no neighbours: the context head's extra weights stay untrained, and the
+    backbone and heatmap head end up exactly as `heatmap` trains them from the same seed."""
+    from safetensors.torch import load_file
+
+    from lp.cli import parse_train_args
+    from lp.engine.loop import train
+
+    write_project(tmp_path / "project", frame_step=10)
+    for head in ("heatmap", "heatmap_context"):
+        train(parse_train_args(tiny_args(tmp_path / "project", tmp_path / head, "--model.head", head)))
+    single = load_file(tmp_path / "heatmap" / "model_last.safetensors")
+    context = load_file(tmp_path / "heatmap_context" / "model_last.safetensors")
+    assert torch.count_nonzero(context["head.project.weight"]) == 0
+    for name, value in single.items():
+        other = context[name.replace("head.", "head.single.", 1)]
+        torch.testing.assert_close(other, value, rtol=0, atol=0, msg=name)
+
+
 def test_labeled_frames_without_any_neighbour_get_a_warning(tmp_path):
     from PIL import Image
 
     (tmp_path / "labeled-data").mkdir()
     Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(tmp_path / "labeled-data" / "img5.png")
     plan = plan_context(tmp_path, ["labeled-data/img5.png"], np.array([[64.0, 48.0]]), [tmp_path / "videos"])
-    assert plan.alone == 1 and "warning: with no neighbours the context head cannot learn" in plan.describe()
+    assert plan.alone == 1 and "warning: with no neighbours the context head is the single-frame head" in plan.describe()

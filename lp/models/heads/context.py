@@ -4,6 +4,10 @@ Each frame's features are reduced (1x1 convolution), the five reduced maps are s
 (3x3 convolution), and the mix, projected back to the backbone's channels, is added to frame t's
 own features before the ordinary heatmap head. The projection starts at zero, so an untrained
 context head is exactly the single-frame head; training decides how much the neighbours count.
+A frame whose five rows are all itself (a labeled frame without neighbours) is predicted by the
+single-frame path alone: a frame repeated five times is not context, and training the context
+weights on it would teach them a stillness that real neighbours never show (measured: on the
+bundled example, whose labeled frames have no neighbours, that made test error worse).
 Neighbours are rows of the same batch, named by a (targets, 5) index: each frame's features are
 computed once however many targets use them.
 """
@@ -24,6 +28,7 @@ class HeatmapContextHead(nn.Module):
 
     def __init__(self, in_channels: int, num_keypoints: int, backbone_stride: int, downsample: int, sigma_px: float):
         super().__init__()
+        self.single = HeatmapHead(in_channels, num_keypoints, backbone_stride, downsample, sigma_px)  # first: same init as `heatmap`
         self.reduce = nn.Sequential(
             nn.Conv2d(in_channels, REDUCED_CHANNELS, kernel_size=1, bias=False),
             nn.BatchNorm2d(REDUCED_CHANNELS),
@@ -37,7 +42,6 @@ class HeatmapContextHead(nn.Module):
         self.project = nn.Conv2d(REDUCED_CHANNELS, in_channels, kernel_size=1)
         nn.init.zeros_(self.project.weight)
         nn.init.zeros_(self.project.bias)
-        self.single = HeatmapHead(in_channels, num_keypoints, backbone_stride, downsample, sigma_px)
 
     def forward(self, features: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """features (N, C, h, w) of N frames; context (M, 5) rows of each target's frames t-2..t+2
@@ -46,7 +50,8 @@ class HeatmapContextHead(nn.Module):
             context = torch.arange(len(features), device=features.device)[:, None].expand(-1, self.context_frames)
         reduced = self.reduce(features)[context]  # (M, 5, R, h, w)
         mixed = self.mix(reduced.flatten(1, 2))
-        return self.single(features[context[:, CENTRE]] + self.project(mixed))
+        has_neighbours = (context != context[:, CENTRE, None]).any(1).to(features.dtype)[:, None, None, None]
+        return self.single(features[context[:, CENTRE]] + self.project(mixed) * has_neighbours)
 
     def keypoints(self, heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.single.keypoints(heatmaps)
