@@ -343,23 +343,33 @@ def build_forward(
     channels_last: bool, compiled: bool,
 ) -> Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]:
     """(labeled batch, clips or None) -> every raw loss term: the labeled frames and the clips each
-    through the network in a pass of their own (each with its own batch-norm statistics);
-    compiled: one CUDA graph (and one for backward) for both passes, the clips' keypoints and
-    every loss term."""
+    through the network in a pass of their own, both with batch statistics, but only the labeled
+    frames' kept as the running statistics that inference uses; compiled: one CUDA graph (and one
+    for backward) for both passes, the clips' keypoints and every loss term."""
+    batch_norms = [layer for layer in network.modules()
+                   if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) and layer.track_running_stats]
 
     def forward_terms(batch: LabeledBatch, clips: ClipBatch | None) -> dict[str, torch.Tensor]:
         outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
         predicted = None
         if clips is not None:
-            # A pass of its own: batch norm must not mix the clips' statistics into the labeled
-            # frames' (measured on the flies: one shared pass raised the test error from 3.14 to
-            # 3.80 px with the unsupervised weight at zero; BENCHMARKS.md, "Accuracy").
+            # Batch norm must not mix the clips' statistics into the labeled frames' (measured on
+            # the flies: one shared pass raised the test error from 3.14 to 3.80 px with the
+            # unsupervised weight at zero), nor into the running statistics (on the example, a
+            # clip pass that updated them raised it from 4.47 to 13.2 px: the labeled frames
+            # trained under statistics of their own were tested under a mix). Normalising the clips
+            # with the running statistics instead was worse still (79 px: the clips' losses then
+            # act on a network that training mode never shows). BENCHMARKS.md, "Accuracy".
+            for layer in batch_norms:
+                layer.track_running_stats = False
             images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
             if network.context_frames > 1:  # clip frames see their clip's neighbours
                 length = len(clips.images) // clips.num_clips
                 clip_outputs = model(images, clip_context(clips.num_clips, length, 0, images.device))
             else:
                 clip_outputs = model(images)
+            for layer in batch_norms:
+                layer.track_running_stats = True
             xy_px, confidence = network.keypoints(clip_outputs)
             predicted = ClipPredictions(
                 clip_outputs, xy_px, clips_to_original(xy_px, clips, image_hw),

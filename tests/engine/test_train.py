@@ -187,3 +187,31 @@ def test_train_twice_in_one_process_with_different_precisions(project, tmp_path)
     second = run(tiny_args(project, tmp_path / "b", "--train.max-steps", "2", "--train.precision", "bf16"))
     assert np.isfinite(first.pixel_error["train"]["mean"]) and np.isfinite(second.pixel_error["train"]["mean"])
     assert load_config(tmp_path / "b" / "config.yaml").train.precision == "bf16"
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+def test_the_clip_pass_leaves_batch_norm_to_the_labeled_frames(tmp_path, monkeypatch, compile_):
+    """Semi-supervised step: the clips are predicted with batch norm as at inference, so the
+    running statistics are the labeled frames' alone, and every layer is back in training mode."""
+    import torch
+    from accelerate import Accelerator
+
+    from lp.engine.loop import build_run
+
+    monkeypatch.chdir(ROOT)
+    cfg = parse_train_args(["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:],
+                            "--unlabeled.clip-length", "4", "--unlabeled.reader", "cpu", "--train.compile", str(compile_)])
+    run_ = build_run(cfg, Accelerator(cpu=True))
+    run_.model.train()
+    norms = [m for m in run_.network.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    start = {name: value.clone() for name, value in run_.network.state_dict().items()}
+    batch, clips = run_.make_batch(0), run_.stream.next(0)
+    run_.forward_terms(batch, None)
+    labeled_only = [m.running_mean.clone() for m in norms]
+    run_.network.load_state_dict(start)
+    terms = run_.forward_terms(batch, clips)
+    assert all(torch.isfinite(value) for value in terms.values()) and "temporal" in terms
+    for norm, expected in zip(norms, labeled_only):
+        torch.testing.assert_close(norm.running_mean, expected, rtol=0, atol=0)
+        assert norm.training
+    assert not torch.equal(labeled_only[0], start["backbone.body.1.running_mean"])  # the labeled pass did update them
