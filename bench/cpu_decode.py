@@ -3,7 +3,9 @@ decoding stretches of the video at once (read_frames_parallel), per pixel format
 FFmpeg's testsrc2 pattern encoded with H.264 in each format by the ffmpeg program, or where there
 is none, a moving pattern with a fixed noise texture encoded by PyAV (the row's "source" says which).
 
-    python3 bench/cpu_decode.py --size 1280x720 --frames 1200 --workers 2 4 8 16 --json OUT.jsonl
+    python3 bench/cpu_decode.py --size 1280x720 --frames 4800 --stretch 256 --workers 4 8 16 --json OUT.jsonl
+(read_frames_parallel runs at most one decoder per stretch: frames / stretch must reach the
+largest --workers.)
     python3 bench/cpu_decode.py --formats yuv444p --frames 3000 --keep DIR   # keep the videos in DIR
 """
 
@@ -45,8 +47,12 @@ def main() -> None:
             start = time.perf_counter()
             count = sum(len(batch) for batch in read_frames(info, 64))
             row = {"bench": "cpu_decode", "cores": os.cpu_count(), "machine": platform.node(), "source": source,
-                   "pixel_format": pixel_format,
+                   "pixel_format": pixel_format, "stretch": args.stretch,
                    "size": args.size, "frames": count, "one_decoder_fps": round(count / (time.perf_counter() - start), 1)}
+            stretches = -(-count // args.stretch)
+            if max(args.workers) > stretches:
+                print(f"note: {stretches} stretches of {args.stretch} frames: at most {stretches} decoders work at once "
+                      f"(lower --stretch or raise --frames)", file=sys.stderr)
             for workers in args.workers:
                 start = time.perf_counter()
                 count = sum(len(batch) for _, batch in read_frames_parallel(info, 64, workers, args.stretch))

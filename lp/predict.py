@@ -25,8 +25,9 @@ from lp.models.pca import compute_pca_errors
 from lp.metrics import compute_pixel_error
 
 
-DECODE_STRETCH_FRAMES = 1024
-"""Frames per stretch when several CPU decoders share a video (one key-frame seek each)."""
+DECODE_STRETCH_FRAMES = (256, 1024)
+"""Frames per stretch when several CPU decoders share a video (one key-frame seek each): the
+video shared evenly among the cores, within these bounds."""
 
 
 def output_dirs(cfg: PredictConfig) -> list[Path]:
@@ -124,18 +125,22 @@ def frame_batches(
 
         batches = prefetch(read_frames_dali(info, batch_size, device, decoders=1 if in_order else 2), depth=2)
         return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
-    batches = read_frames_parallel(info, batch_size, cpu_decode_workers(info, device), DECODE_STRETCH_FRAMES)
+    batches = read_frames_parallel(info, batch_size, *cpu_decode_plan(info, device))
     return ((first, frames_to_tensor(batch)) for first, batch in batches)
 
 
-def cpu_decode_workers(info: VideoInfo, device: torch.device) -> int:
-    """Decoders for the CPU reader: with the network on a GPU, one per core, up to one per
-    stretch. One decoder leaves cores idle in the colour conversion (lp's for 4:2:0, FFmpeg's
-    for the rest), which FFmpeg's own threads do not reach: 1.3-1.6x the frames/s on 2 cores at
-    1280x720 (bench/cpu_decode.py). With the network on the CPU the cores are its: one decoder."""
+def cpu_decode_plan(info: VideoInfo, device: torch.device) -> tuple[int, int]:
+    """(decoders, frames per stretch) for the CPU reader: with the network on a GPU, one decoder
+    per core, the video cut into stretches that give each of them work (DECODE_STRETCH_FRAMES).
+    One decoder leaves cores idle in the colour conversion (lp's for 4:2:0, FFmpeg's for the
+    rest), which FFmpeg's own threads do not reach: 1.3-1.6x the frames/s on 2 cores at 1280x720
+    (bench/cpu_decode.py). With the network on the CPU the cores are its: one decoder."""
     if device.type != "cuda":
-        return 1
-    return max(1, min(os.cpu_count() or 1, info.num_frames // DECODE_STRETCH_FRAMES))
+        return 1, info.num_frames
+    cores = os.cpu_count() or 1
+    shortest, longest = DECODE_STRETCH_FRAMES
+    stretch = min(longest, max(shortest, -(-info.num_frames // cores)))
+    return max(1, min(cores, -(-info.num_frames // stretch))), stretch
 
 
 def predict_video_frames(
