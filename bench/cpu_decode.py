@@ -78,7 +78,7 @@ def make_video(path: Path, size: str, frames: int, pixel_format: str) -> str:
     texture = rng.integers(0, 64, (height, width + frames, 3), dtype=np.uint8)  # slides one pixel a frame
     y, x = np.mgrid[:height, :width]
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30, options={"g": "60"})
+        stream = container.add_stream("libx264", rate=30, options={"g": "60", "preset": "veryfast"})
         stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
         for t in range(frames):
             picture = texture[:, t : t + width].copy()
