@@ -6,6 +6,7 @@ is none, a moving pattern with a fixed noise texture encoded by PyAV (the row's 
     python3 bench/cpu_decode.py --size 1280x720 --frames 4800 --stretch 256 --workers 4 8 16 --json OUT.jsonl
 (read_frames_parallel runs at most one decoder per stretch: frames / stretch must reach the
 largest --workers.)
+    python3 bench/cpu_decode.py --size 1280x720 --conversion-threads 1 2   # the 4:2:0 conversion alone
     python3 bench/cpu_decode.py --formats yuv444p --frames 3000 --keep DIR   # keep the videos in DIR
 """
 
@@ -36,7 +37,11 @@ def main() -> None:
     parser.add_argument("--stretch", type=int, default=1024)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", type=Path, help="write the videos here (and keep them) instead of a temporary folder")
+    parser.add_argument("--conversion-threads", type=int, nargs="+",
+                        help="only: frames/s of lp's 4:2:0 colour conversion at --size in this many threads at once")
     args = parser.parse_args()
+    if args.conversion_threads:
+        return conversion_speed(args.size, args.conversion_threads)
     with tempfile.TemporaryDirectory() as work:
         folder = args.keep or Path(work)
         folder.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,30 @@ def main() -> None:
             if args.json:
                 with open(args.json, "a") as handle:
                     handle.write(json.dumps(row) + "\n")
+
+
+def conversion_speed(size: str, thread_counts: list[int], frames: int = 40) -> None:
+    """lp.data.yuv.yuv420_to_rgb on random planes, `frames` per thread, all threads at once."""
+    import threading
+
+    import numpy as np
+
+    from lp.data.yuv import yuv420_to_rgb
+
+    width, height = (int(v) for v in size.split("x"))
+    rng = np.random.default_rng(0)
+    y = rng.integers(16, 236, (height, width), dtype=np.uint8)
+    u, v = (rng.integers(16, 241, ((height + 1) // 2, (width + 1) // 2), dtype=np.uint8) for _ in "uv")
+    for count in thread_counts:
+        threads = [threading.Thread(target=lambda: [yuv420_to_rgb(y, u, v) for _ in range(frames)]) for _ in range(count)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        rate = count * frames / (time.perf_counter() - start)
+        print(json.dumps({"bench": "yuv420_conversion", "cores": os.cpu_count(), "size": size, "threads": count,
+                          "frames_per_s": round(rate, 1)}), flush=True)
 
 
 def make_video(path: Path, size: str, frames: int, pixel_format: str) -> str:

@@ -315,15 +315,16 @@ def build_batch_pipeline(
             batch_images, batch_keypoints = augment.apply(images[indices].float() / 255, keypoints[indices], packed[:, 1:])
             rows = None
         else:  # each frame's neighbours get the frame's own augmentation
+            neighbours = context[indices]
             batch_images, batch_keypoints = augment.apply(
-                images[context[indices].flatten()].float() / 255, keypoints[indices].repeat_interleave(frames, 0),
+                images[neighbours.flatten()].float() / 255, keypoints[indices].repeat_interleave(frames, 0),
                 packed[:, 1:].repeat_interleave(frames, 0),
             )
             batch_keypoints = batch_keypoints[CENTRE::frames]
             rows = torch.arange(len(batch_images), device=packed.device).view(-1, frames)
             # a neighbour that is the frame itself (none was found) names the frame's own row, so
             # that the head sees a frame without context as such
-            rows = torch.where(context[indices] == context[indices][:, CENTRE, None], rows[:, CENTRE, None], rows)
+            rows = torch.where(neighbours == neighbours[:, CENTRE, None], rows[:, CENTRE, None], rows)
         heatmaps = None
         if losses.needs_heatmaps:
             heatmaps = compute_heatmaps(
