@@ -25,8 +25,7 @@ mark("import torch")
 from lp.predict import predict_video_frames, write_video_outputs  # noqa: E402
 
 mark("import lp.predict")
-from lp.data.video import choose_reader  # noqa: E402
-from lp.data.video import probe_video  # noqa: E402
+from lp.data.video import open_videos  # noqa: E402
 from lp.inference import Model  # noqa: E402
 
 parser = argparse.ArgumentParser()
@@ -39,12 +38,11 @@ model = Model.from_dir(args.run_dir, precision=args.precision)
 if model.device.type == "cuda":
     torch.cuda.synchronize()
 mark("model loaded")
-reader = choose_reader(args.reader, model.device, "--reader")
+[(info, reader)] = open_videos(args.video, args.reader, model.device, "--reader")  # predict.py's per-video choice
+mark("video probed")
 if reader == "dali":
     import nvidia.dali  # noqa: F401
 mark(f"import reader ({reader})")
-info = probe_video(args.video)
-mark("video probed")
 result = predict_video_frames(info, [model], 64, reader, model.device)[0]
 mark(f"{info.num_frames} frames predicted")
 write_video_outputs(model, Path("/tmp/predict_startup"), info, result, 1.0)

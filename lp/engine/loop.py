@@ -37,6 +37,7 @@ from lp.losses import LossBundle, fit_unsupervised
 from lp.models.pca import save_fitted
 from lp.metrics import compute_pixel_error, summarize_pixel_error
 from lp.models import AUTOCAST_DTYPES, PoseModel, build_model
+from lp.models.batchnorm import set_shared, share_batch_statistics
 from lp.models.heads import HEADS
 from lp.viz.draw import draw_labels_and_predictions
 
@@ -223,6 +224,8 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
         if device.type != "cuda":
             raise UserError("--train.sync-batchnorm True needs GPUs (PyTorch's SyncBatchNorm has no CPU version)")
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if cfg.losses.unsupervised:  # the clips normalised with the labeled frames' statistics
+        share_batch_statistics(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     # Unsupervised losses: PCA subspaces fitted once on the training labels (original-frame
@@ -344,33 +347,24 @@ def build_forward(
     channels_last: bool, compiled: bool,
 ) -> Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]:
     """(labeled batch, clips or None) -> every raw loss term: the labeled frames and the clips each
-    through the network in a pass of their own, both with batch statistics, but only the labeled
-    frames' kept as the running statistics that inference uses; compiled: one CUDA graph (and one
-    for backward) for both passes, the clips' keypoints and every loss term."""
-    batch_norms = [layer for layer in network.modules()
-                   if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) and layer.track_running_stats]
+    through the network in a pass of their own, the clips normalised with the labeled frames' batch
+    statistics (lp.models.batchnorm says why); compiled: one CUDA graph (and one for backward) for
+    both passes, the clips' keypoints and every loss term."""
+    norms = [layer for layer in network.modules() if hasattr(layer, "shared")]
 
     def forward_terms(batch: LabeledBatch, clips: ClipBatch | None) -> dict[str, torch.Tensor]:
+        set_shared(norms, "record" if clips is not None else "off")
         outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
         predicted = None
         if clips is not None:
-            # Batch norm must not mix the clips' statistics into the labeled frames' (measured on
-            # the flies: one shared pass raised the test error from 3.14 to 3.80 px with the
-            # unsupervised weight at zero), nor into the running statistics (on the example, a
-            # clip pass that updated them raised it from 4.47 to 13.2 px: the labeled frames
-            # trained under statistics of their own were tested under a mix). Normalising the clips
-            # with the running statistics instead was worse still (79 px: the clips' losses then
-            # act on a network that training mode never shows). BENCHMARKS.md, "Accuracy".
-            for layer in batch_norms:
-                layer.track_running_stats = False
+            set_shared(norms, "replay")
             images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
             if network.context_frames > 1:  # clip frames see their clip's neighbours
                 length = len(clips.images) // clips.num_clips
                 clip_outputs = model(images, clip_context(clips.num_clips, length, 0, images.device))
             else:
                 clip_outputs = model(images)
-            for layer in batch_norms:
-                layer.track_running_stats = True
+            set_shared(norms, "off")
             xy_px, confidence = network.keypoints(clip_outputs)
             predicted = ClipPredictions(
                 clip_outputs, xy_px, clips_to_original(xy_px, clips, image_hw),

@@ -190,24 +190,27 @@ def test_train_twice_in_one_process_with_different_precisions(project, tmp_path)
 
 
 @pytest.mark.parametrize("compile_", [False, True])
-def test_the_clip_pass_leaves_batch_norm_to_the_labeled_frames(tmp_path, monkeypatch, compile_):
-    """Semi-supervised step: the clip pass normalises with its own batch statistics but leaves the
-    running statistics to the labeled frames, and batch norm tracks them again afterwards; the
-    same compiled (torch.compile on the CPU: one graph, the same terms)."""
+def test_the_clip_pass_normalises_with_the_labeled_frames_statistics(tmp_path, monkeypatch, compile_):
+    """Semi-supervised step: the clip pass normalises with the labeled pass's batch statistics and
+    leaves the running statistics to the labeled frames; the same compiled (torch.compile on the
+    CPU: one graph, the same terms)."""
     import torch
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
     from lp.engine.loop import build_forward, build_run
 
     monkeypatch.chdir(ROOT)
     cfg = parse_train_args(["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:],
                             "--unlabeled.clip-length", "4", "--unlabeled.reader", "cpu"])
+    AcceleratorState._reset_state()  # fp32, whatever precision an earlier test left
     run_ = build_run(cfg, Accelerator(cpu=True))
     run_.model.train()
     if compile_:  # build_run compiles on CUDA only
         torch._dynamo.reset()
         run_.forward_terms = build_forward(cfg, run_.model, run_.network, run_.losses, run_.data.image_hw, False, True)
     norms = [m for m in run_.network.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(hasattr(m, "shared") for m in norms)
     start = {name: value.clone() for name, value in run_.network.state_dict().items()}
     batch, clips = run_.make_batch(0), run_.stream.next(0)
     run_.forward_terms(batch, None)
@@ -217,5 +220,16 @@ def test_the_clip_pass_leaves_batch_norm_to_the_labeled_frames(tmp_path, monkeyp
     assert all(torch.isfinite(value) for value in terms.values()) and "temporal" in terms
     for norm, expected in zip(norms, labeled_only):
         torch.testing.assert_close(norm.running_mean, expected, rtol=0, atol=1e-6 if compile_ else 0)
-        assert norm.training and norm.track_running_stats
+        assert norm.training and norm.shared == "off"
+    if not compile_:  # what the first batch norm saw and gave in each pass
+        calls = []
+        norms[0].register_forward_hook(lambda layer, args, out: calls.append((layer.shared, args[0], out)))
+        run_.forward_terms(batch, clips)
+        (first, x_labeled, _), (second, x_clips, y_clips) = calls
+        assert (first, second) == ("record", "replay") and len(x_clips) == len(clips.images)
+        mean, var = x_labeled.mean((0, 2, 3)), x_labeled.var((0, 2, 3), unbiased=False)
+        expected = (x_clips - mean[:, None, None]) / torch.sqrt(var[:, None, None] + norms[0].eps)
+        expected = expected * norms[0].weight[:, None, None] + norms[0].bias[:, None, None]
+        # (the output as the in-place ReLU after it left it)
+        torch.testing.assert_close(y_clips, expected.clamp(min=0), rtol=1e-4, atol=1e-4)
     assert not torch.equal(labeled_only[0], start["backbone.body.1.running_mean"])  # the labeled pass did update them
