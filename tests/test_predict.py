@@ -1,5 +1,6 @@
 """predict.py and the Model API on a tiny trained run and short videos made here."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -119,13 +120,16 @@ def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
     for i, frames in enumerate((30, 9, 17)):
         write_video(videos / f"v{i}.mp4", num_frames=frames, size_wh=(64, 48), seed=i)
     common = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--batch-size", "8"]
+    # one thread in every process: on the CPU the convolutions' last bits depend on the thread
+    # count, which would show in the CSVs' last digits
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, *common, "--output-dir", str(tmp_path / "one")], cwd=ROOT,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert one.returncode == 0, one.stderr[-2000:]
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "--multi_gpu"]
     two = subprocess.run([*launch, *common, "--output-dir", str(tmp_path / "two")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=300, env=env)
     assert two.returncode == 0, two.stderr[-2000:]
     assert "3 videos on 2 processes (1 here, process 0)" in two.stdout and "(2 here, process 1)" in two.stdout
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
