@@ -2,14 +2,13 @@
 statistics of the labeled frames of the same step.
 
 Why: a clip is 8-16 consecutive, nearly identical frames, so statistics of its own are far
-narrower than those of a labeled batch, and any normalisation of the clips that differs from the
-labeled frames' lets the network learn two behaviours, one for each. The unsupervised losses then
-shape a network that inference never runs. Measured on the H200 (BENCHMARKS.md, "Accuracy"): the
-clips under batch norm in inference mode collapsed the example's test error from 4.5 to 79 px
-while their own predictions became perfectly smooth; under their own statistics the losses had
-no effect on the flies. Here one step's two passes are one function: the labeled pass records
-each layer's batch mean and variance, the clip pass normalises with them, and only the labeled
-pass updates the running statistics that inference uses.
+narrower than those of a labeled batch, and a normalisation of the clips that differs from the
+labeled frames' lets the network behave one way on each, the unsupervised losses shaping a
+network that inference never runs. Measured on the H200 (BENCHMARKS.md, "Accuracy"): clips in
+inference mode took the example's test error from 4.5 to 79 px while their own predictions became
+smooth; a clip pass updating the running statistics, 13 px. Here one step's two passes are one
+function: the labeled pass records each layer's batch mean and variance, the clip pass normalises
+with them, and only the labeled pass updates the running statistics that inference uses.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from torch import nn
 class _SharedStatistics:
     """Mixed into a batch-norm class. `shared` is "off" (ordinary batch norm), "record" (ordinary,
     and keep this batch's mean and variance) or "replay" (normalise with the kept ones, which stay
-    part of the graph; running statistics untouched). Outside training mode the layer is ordinary in every mode."""
+    part of the graph; running statistics untouched). Outside training mode: ordinary."""
 
     shared: Literal["off", "record", "replay"] = "off"
 
