@@ -24,8 +24,8 @@ def train(argv: list[str], prog: str = "train.py") -> None:
 
 def predict(argv: list[str], prog: str = "predict.py") -> None:
     """predict.py / lp-predict. Under `accelerate launch` (or torchrun) each process predicts its
-    own share of the videos on its own GPU; no process group is needed, since the processes never
-    exchange data."""
+    own share of the videos on its own GPU. The processes exchange no data; they meet once, in a
+    barrier, only when a long video was cut into parts, before its parts are joined."""
     from lp.cli import cli
     from lp.config import PredictConfig
 
@@ -39,12 +39,26 @@ def predict(argv: list[str], prog: str = "predict.py") -> None:
 
         if torch.cuda.is_available():
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
-    predict_videos(cfg, rank, world, device)
+    predict_videos(cfg, rank, world, device, wait_for_all_processes)
     # Every output is written and closed (atomically): skip the interpreter's teardown of CUDA,
     # DALI and thousands of modules, which takes longer than a short video's predictions.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def wait_for_all_processes() -> None:
+    """A barrier across the launched processes: gloo, through the launcher's rendezvous (begun on
+    the first call). The wait is as long as one process's share can outlast another's."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        if "MASTER_ADDR" not in os.environ or "MASTER_PORT" not in os.environ:
+            raise UserError("several processes (WORLD_SIZE > 1) without MASTER_ADDR / MASTER_PORT: start them with accelerate launch or torchrun")
+        dist.init_process_group("gloo", timeout=timedelta(hours=24))
+    dist.barrier()
 
 
 def render(argv: list[str], prog: str = "render.py") -> None:

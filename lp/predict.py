@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from lp.config import PredictConfig
 from lp.data.images import read_image
 from lp.data.labels import READERS, read_labels
 
-from lp.data.video import VideoInfo, open_videos, prefetch, read_frames, read_frames_parallel
+from lp.data.video import VideoInfo, open_videos, prefetch, read_frames, read_frames_parallel, stretch_length
 from lp.errors import UserError
 from lp.inference import Model, compute_temporal_norm, frames_to_tensor
 from lp.io import atomic_write, keypoint_table, write_csv, write_numeric_csv, write_pixel_error_csv
@@ -51,10 +52,15 @@ def write_tables(folder: Path, stem: str, table: pd.DataFrame, formats: tuple[st
         atomic_write(folder / f"{stem}.h5", lambda tmp: table.to_hdf(tmp, key="df_with_missing", format="table", mode="w"))
 
 
-def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.device | None = None) -> None:
+def predict(
+    cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.device | None = None,
+    wait_for_all: Callable[[], None] | None = None,
+) -> None:
     """Every video through every run. With several processes (rank of world), each process takes
-    whole videos of its own share (share_videos) and writes their outputs; the files are the same
-    as one process would write."""
+    its own share of the videos (plan_pieces: whole videos, or parts of long ones where whole
+    videos would leave one process long after the others) and writes their outputs; a video cut
+    into parts is joined, after wait_for_all() (a barrier across the processes), by the process
+    that predicted its first part. The files are the same as one process would write."""
     if cfg.export == "onnx" and rank == 0:
         from lp.export import export_onnx
 
@@ -75,29 +81,137 @@ def predict(cfg: PredictConfig, rank: int = 0, world: int = 1, device: torch.dev
         return
     device = models[0].device
     chosen = open_videos(Path(cfg.videos), cfg.reader, device, "--reader")  # all checked before any work
-    mine = share_videos([info.num_frames for info, _ in chosen], world)[rank]
+    infos = [info for info, _ in chosen]
+    # a context model needs each frame's neighbours, which a part's first and last frames lack
+    splittable = all(model.network.context_frames == 1 for model in models)
+    plan = plan_pieces([info.num_frames for info in infos], world,
+                       [stretch_length(info.num_frames, cfg.batch_size) for info in infos], splittable)
+    mine = plan[rank]
     where = f" on {world} processes ({len(mine)} here, process {rank})" if world > 1 else ""
     on_gpu = sum(reader == "dali" for _, reader in chosen)
     how = {len(chosen): "DALI on the GPU", 0: "PyAV on the CPU"}.get(on_gpu, f"{on_gpu} by DALI on the GPU, the rest by PyAV on the CPU")
     print(f"lp: {len(chosen)} video{'s' * (len(chosen) > 1)}{where}, decoded by {how}")
-    for info, reader in (chosen[i] for i in mine):
+    cut = sorted({(piece.video, piece.parts) for share in plan for piece in share if piece.parts > 1})
+    if rank == 0:
+        for video, parts in cut:
+            print(f"lp: {infos[video].path.name}: {infos[video].num_frames} frames cut into {parts} parts across the processes, joined after")
+    joins = []
+    for piece in mine:
+        info, reader = chosen[piece.video]
         stem = info.path.stem
         pending = [
             (model, folder) for model, folder in zip(models, folders)
             if cfg.overwrite or not all((folder / f"{stem}.{suffix}").is_file() for suffix in cfg.formats)
         ]
+        if piece.part == 0 and piece.parts > 1:
+            joins.append((piece, pending))
         if not pending:
-            print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
-            if cfg.ensemble != "none" or cfg.outliers:
-                write_ensemble_outputs(cfg, models, folders, info)
+            if piece.parts == 1:
+                print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
+                if cfg.ensemble != "none" or cfg.outliers:
+                    write_ensemble_outputs(cfg, models, folders, info)
             continue
         start = time.perf_counter()
-        results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device)
+        results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device,
+                                       piece.start, piece.stop)
         elapsed = time.perf_counter() - start
         for (model, folder), result in zip(pending, results):
+            if piece.parts == 1:
+                write_video_outputs(model, folder, info, result, elapsed, cfg.formats)
+            else:
+                write_part(folder, stem, piece, result, elapsed)
+        if piece.parts == 1 and (cfg.ensemble != "none" or cfg.outliers):
+            write_ensemble_outputs(cfg, models, folders, info)
+    if not cut:
+        return
+    if wait_for_all is None:
+        raise ValueError("videos cut into parts need wait_for_all, a barrier across the processes")
+    wait_for_all()  # every part of every cut video written
+    for piece, pending in joins:
+        info, parts = infos[piece.video], piece.parts
+        if not pending:
+            print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
+        for model, folder in pending:
+            result, elapsed = read_parts(folder, info.path.stem, parts)
+            if len(result) != info.num_frames:
+                raise UserError(f"video {info.path}: its {parts} parts hold {len(result)} frames, not {info.num_frames}")
             write_video_outputs(model, folder, info, result, elapsed, cfg.formats)
         if cfg.ensemble != "none" or cfg.outliers:
             write_ensemble_outputs(cfg, models, folders, info)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Frames start..stop-1 of video `video` (an index into the folder's videos): part `part` of
+    the `parts` into which that video is cut (0 of 1: the whole video)."""
+
+    video: int
+    start: int
+    stop: int
+    part: int = 0
+    parts: int = 1
+
+
+SPLIT_SLACK = 1.1
+"""Whole videos are shared between processes unless that leaves one process with more than this
+times an even share of the frames."""
+
+
+def part_bounds(num_frames: int, stretch: int, part: int, parts: int) -> tuple[int, int]:
+    """Frames [start, stop) of part `part` of `parts`: contiguous shares of the video's stretches
+    (whole stretches each, as DALI's sharding reads them: read_frames_dali's part)."""
+    stretches = -(-num_frames // stretch)
+    return stretches * part // parts * stretch, min(num_frames, stretches * (part + 1) // parts * stretch)
+
+
+def plan_pieces(frame_counts: list[int], world: int, stretches: list[int], splittable: bool = True) -> list[list[Piece]]:
+    """Per process, the pieces of video it predicts. Whole videos, longest first, each to the
+    process with the fewest frames so far (share_videos); while that leaves one process more than
+    SPLIT_SLACK times an even share, the video whose piece is longest is cut into one more part
+    (at most one part per process and per stretch). The same on every process: a function of the
+    frame counts only."""
+    parts = [1] * len(frame_counts)
+    even = sum(frame_counts) / max(world, 1)
+    best: tuple[int, list[list[Piece]]] | None = None  # (longest share, plan)
+    while True:
+        pieces = [Piece(video, *part_bounds(count, stretches[video], part, parts[video]), part, parts[video])
+                  for video, count in enumerate(frame_counts) for part in range(parts[video])]
+        shares = share_videos([piece.stop - piece.start for piece in pieces], world)
+        longest_share = max(sum(pieces[i].stop - pieces[i].start for i in share) for share in shares)
+        if best is None or longest_share < best[0]:  # a cut that shortens no share is not kept
+            best = (longest_share, [[pieces[i] for i in share] for share in shares])
+        can_cut = [piece for piece in pieces if splittable
+                   and parts[piece.video] < min(world, -(-frame_counts[piece.video] // stretches[piece.video]))]
+        if longest_share <= SPLIT_SLACK * even or not can_cut:
+            return best[1]
+        longest = max(can_cut, key=lambda piece: (piece.stop - piece.start, -piece.video))
+        parts[longest.video] += 1
+
+
+def write_part(folder: Path, stem: str, piece: Piece, result: np.ndarray, elapsed: float) -> None:
+    """One part's predictions, kept until the video's parts are joined (read_parts)."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as file:
+            np.savez(file, result=result, elapsed=elapsed)
+
+    atomic_write(part_path(folder, stem, piece.part, piece.parts), write)
+
+
+def part_path(folder: Path, stem: str, part: int, parts: int) -> Path:
+    return folder / f".{stem}.part{part}of{parts}.npz"
+
+
+def read_parts(folder: Path, stem: str, parts: int) -> tuple[np.ndarray, float]:
+    """The parts' predictions in frame order, and the longest part's time; the part files go."""
+    paths = [part_path(folder, stem, part, parts) for part in range(parts)]
+    results, elapsed = [], 0.0
+    for path in paths:
+        with np.load(path) as saved:
+            results.append(saved["result"])
+            elapsed = max(elapsed, float(saved["elapsed"]))
+    for path in paths:
+        path.unlink()
+    return np.concatenate(results), elapsed
 
 
 def share_videos(frame_counts: list[int], world: int) -> list[list[int]]:
@@ -113,59 +227,81 @@ def share_videos(frame_counts: list[int], world: int) -> list[list[int]]:
 
 
 def frame_batches(
-    info: VideoInfo, batch_size: int, reader: str, device: torch.device, in_order: bool = False
+    info: VideoInfo, batch_size: int, reader: str, device: torch.device, in_order: bool = False,
+    start: int = 0, stop: int | None = None,
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """(first frame index, (B, 3, H, W) uint8) batches covering every frame once: on the GPU
-    from DALI (several decoders, batches of their shares interleaved), else pinned host tensors
-    from PyAV decoding in order. Decoding starts now, in a background thread, so that building
-    the decoder overlaps whatever the caller does before taking the first batch. in_order: one
-    DALI decoder, so that batches come in frame order (context models)."""
+    """(first frame index, (B, 3, H, W) uint8) batches covering frames start..stop-1 (default:
+    every frame) once: on the GPU from DALI (several decoders, batches of their shares
+    interleaved), else pinned host tensors from PyAV decoding in order. Decoding starts now, in a
+    background thread, so that building the decoder overlaps whatever the caller does before
+    taking the first batch. in_order: one DALI decoder, so that batches come in frame order
+    (context models). A range other than the whole video is a part of plan_pieces."""
+    stop = info.num_frames if stop is None else stop
     if reader == "dali":
         from lp.data.video_dali import read_frames_dali
 
-        batches = prefetch(read_frames_dali(info, batch_size, device, decoders=1 if in_order else 2), depth=2)
+        part = (0, 1)
+        if (start, stop) != (0, info.num_frames):
+            part = find_part(info.num_frames, stretch_length(info.num_frames, batch_size), start, stop)
+        batches = prefetch(read_frames_dali(info, batch_size, device, decoders=1 if in_order else 2, part=part), depth=2)
         return ((first, frames.permute(0, 3, 1, 2)) for first, frames in batches)
-    batches = read_frames_parallel(info, batch_size, *cpu_decode_plan(info, device))
+    batches = read_frames_parallel(info, batch_size, *cpu_decode_plan(stop - start, device), start=start, stop=stop)
     return ((first, frames_to_tensor(batch)) for first, batch in batches)
 
 
-def cpu_decode_plan(info: VideoInfo, device: torch.device) -> tuple[int, int]:
-    """(decoders, frames per stretch) for the CPU reader: with the network on a GPU, one decoder
-    per core, the video cut into stretches that give each of them work (DECODE_STRETCH_FRAMES).
-    One decoder leaves cores idle in the colour conversion (lp's for 4:2:0, FFmpeg's for the
-    rest), which FFmpeg's own threads do not reach: 1.3-1.6x the frames/s on 2 cores at 1280x720
-    (bench/cpu_decode.py). With the network on the CPU the cores are its: one decoder."""
+def find_part(num_frames: int, stretch: int, start: int, stop: int) -> tuple[int, int]:
+    """(part, parts) whose part_bounds are [start, stop)."""
+    for parts in range(2, -(-num_frames // stretch) + 1):
+        for part in range(parts):
+            if part_bounds(num_frames, stretch, part, parts) == (start, stop):
+                return part, parts
+    raise ValueError(f"frames {start}..{stop - 1} of {num_frames} are no part of whole stretches of {stretch}")
+
+
+def cpu_decode_plan(num_frames: int, device: torch.device) -> tuple[int, int]:
+    """(decoders, frames per stretch) for the CPU reader on `num_frames` frames: with the network
+    on a GPU, one decoder per core, the frames cut into stretches that give each of them work
+    (DECODE_STRETCH_FRAMES). One decoder leaves cores idle in the colour conversion (lp's for
+    4:2:0, FFmpeg's for the rest), which FFmpeg's own threads do not reach: 1.3-1.6x the frames/s
+    on 2 cores at 1280x720 (bench/cpu_decode.py). With the network on the CPU the cores are its:
+    one decoder."""
     if device.type != "cuda":
-        return 1, info.num_frames
+        return 1, num_frames
     cores = os.cpu_count() or 1
     shortest, longest = DECODE_STRETCH_FRAMES
-    stretch = min(longest, max(shortest, -(-info.num_frames // cores)))
-    return max(1, min(cores, -(-info.num_frames // stretch))), stretch
+    stretch = min(longest, max(shortest, -(-num_frames // cores)))
+    return max(1, min(cores, -(-num_frames // stretch))), stretch
 
 
 def predict_video_frames(
-    info: VideoInfo, models: list[Model], batch_size: int, reader: str, device: torch.device
+    info: VideoInfo, models: list[Model], batch_size: int, reader: str, device: torch.device,
+    start: int = 0, stop: int | None = None,
 ) -> list[np.ndarray]:
-    """Every frame through every model -> per model (N, K, 3) x, y, likelihood. Results stream
-    into pinned host memory without waiting on the GPU; device memory does not grow with N.
-    A short batch is padded to the full batch size so that the network sees one shape only."""
+    """Every frame (or frames start..stop-1 for a single-frame model) through every model -> per
+    model (N, K, 3) x, y, likelihood. Results stream into pinned host memory without waiting on
+    the GPU; device memory does not grow with N. A short batch is padded to the full batch size
+    so that the network sees one shape only."""
     pin = device.type == "cuda"
-    results = [torch.empty(info.num_frames, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
+    stop = info.num_frames if stop is None else stop
+    results = [torch.empty(stop - start, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
     done = 0
     in_order = any(model.network.context_frames > 1 for model in models)
-    batches = frame_batches(info, batch_size, reader, device, in_order)
+    if in_order and (start, stop) != (0, info.num_frames):
+        raise ValueError("a context model predicts whole videos only")
+    batches = frame_batches(info, batch_size, reader, device, in_order, start, stop)
     if pin:  # cuDNN's choices and CUDA's lazy kernel loading happen now, while the decoder starts
         blank = torch.zeros(batch_size, 3, info.height, info.width, dtype=torch.uint8, device=device)
         for model in models:
             model.predict_tensor(blank)
     windows = [model.window() for model in models]  # a context model answers 2 frames late
-    with tqdm(total=info.num_frames, desc=info.path.name, unit="frame", leave=False) as progress:
+    with tqdm(total=stop - start, desc=info.path.name, unit="frame", leave=False) as progress:
         for first, frames in batches:
             count = len(frames)
-            if first + count > info.num_frames or done + count > info.num_frames:
+            if first + count > stop or done + count > stop - start:
                 raise UserError(f"video {info.path}: more frames decoded than the container's {info.num_frames}: re-encode it")
             for window, result in zip(windows, results):
                 answered, keypoints = window.push(frames, first, pad_to=batch_size if pin else None)
+                answered -= start
                 result[answered : answered + len(keypoints)].copy_(keypoints, non_blocking=pin)
             done += count
             progress.update(count)

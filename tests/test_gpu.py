@@ -162,3 +162,22 @@ def test_a_mixed_folder_trains_with_clips_from_both_readers(tmp_path, capsys):
     result = train(parse_train_args(args))
     assert np.isfinite(result.pixel_error["train"]["mean"])
     assert "DALI on the GPU (1 video) and PyAV on the CPU (the others)" in capsys.readouterr().out
+
+
+def test_dali_reads_a_part_of_a_video_as_the_cpu_reader_does():
+    """A video cut into parts across processes (lp.predict.plan_pieces): DALI's part j of k is
+    the frames part_bounds names, in frames equal to the CPU reader's."""
+    from lp.data.video_dali import read_frames_dali
+    from lp.predict import part_bounds
+
+    info = probe_video(VIDEO)
+    cpu = np.concatenate(list(read_frames(info, 100)))
+    start, stop = part_bounds(info.num_frames, 128, 1, 3)  # stretches 2-4 of 8
+    assert (start, stop) == (256, 640)
+    got = {}
+    for first, frames in read_frames_dali(info, 64, DEVICE, stretch_frames=128, decoders=2, part=(1, 3)):
+        for offset, frame in enumerate(frames.cpu().numpy()):
+            assert first + offset not in got
+            got[first + offset] = frame
+    assert sorted(got) == list(range(start, stop))
+    assert max(np.abs(got[i].astype(int) - cpu[i].astype(int)).max() for i in got) == 0  # as the whole video's frames

@@ -107,6 +107,70 @@ def test_videos_are_shared_longest_first_to_the_least_loaded_process():
     assert sorted(i for share in shares for i in share) == list(range(29))  # each video once
 
 
+def test_long_videos_are_cut_into_parts_only_where_whole_videos_leave_a_process_behind():
+    import random
+
+    from lp.predict import Piece, part_bounds, plan_pieces
+
+    # balanced whole: no cut
+    assert plan_pieces([10, 50, 20, 40], 2, [8] * 4) == [[Piece(0, 0, 10), Piece(1, 0, 50)], [Piece(2, 0, 20), Piece(3, 0, 40)]]
+    # one long video over 4 processes: 4 parts of 5 whole stretches of 1024 frames
+    plan = plan_pieces([20_000], 4, [1024])
+    assert [[(p.start, p.stop, p.part, p.parts) for p in share] for share in plan] == [
+        [(0, 5120, 0, 4)], [(5120, 10240, 1, 4)], [(10240, 15360, 2, 4)], [(15360, 20_000, 3, 4)]]
+    # three equal videos on 2 processes: one of them cut in two, loads even
+    plan = plan_pieces([3000, 3000, 3000], 2, [1000] * 3)
+    assert sorted(sum(p.stop - p.start for p in share) for share in plan) == [4000, 5000]
+    assert sum(p.parts > 1 for share in plan for p in share) == 2
+    # a context model's videos stay whole
+    assert all(p.parts == 1 for share in plan_pieces([20_000, 10], 4, [1024, 10], splittable=False) for p in share)
+    assert part_bounds(2100, 1024, 1, 2) == (1024, 2100) and part_bounds(2100, 1024, 0, 3) == (0, 1024)
+    rng = random.Random(0)
+    for _ in range(200):  # every frame of every video in exactly one piece, parts at whole stretches
+        counts = [rng.randint(1, 30_000) for _ in range(rng.randint(1, 6))]
+        stretches = [min(count, rng.choice([64, 512, 1024])) for count in counts]
+        world = rng.randint(1, 8)
+        plan = plan_pieces(counts, world, stretches)
+        assert len(plan) == world
+        for video, count in enumerate(counts):
+            pieces = sorted((p for share in plan for p in share if p.video == video), key=lambda p: p.part)
+            assert [p.part for p in pieces] == list(range(pieces[0].parts))
+            assert pieces[0].start == 0 and pieces[-1].stop == count
+            assert all(a.stop == b.start and b.start % stretches[video] == 0 for a, b in zip(pieces, pieces[1:]))
+
+
+def test_a_video_cut_across_processes_is_joined_into_the_files_of_one_process(run_dir, tmp_path):
+    """`accelerate launch --num_processes 2 predict.py` on a long and a short video: the long one
+    is cut into two parts (frames 0-1023 and 1024-1099), each predicted by its own process and
+    joined by the first; every file is byte for byte what one process writes, no part file stays."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "long.mp4", num_frames=1100, size_wh=(32, 24), seed=0)
+    write_video(videos / "short.mp4", num_frames=30, size_wh=(32, 24), seed=1)
+    common = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--batch-size", "8"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as in the test above
+    one = subprocess.run([sys.executable, *common, "--output-dir", str(tmp_path / "one")], cwd=ROOT,
+                         capture_output=True, text=True, env=env)
+    assert one.returncode == 0, one.stderr[-2000:]
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "--multi_gpu"]
+    two = subprocess.run([*launch, *common, "--output-dir", str(tmp_path / "two")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert "long.mp4: 1100 frames cut into 2 parts across the processes" in two.stdout
+    assert "long.mp4 [run]: 1100 frames" in two.stdout
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert len(names) == 6 and names == sorted(p.name for p in (tmp_path / "two").iterdir())  # no .part files
+    for name in names:
+        if name.endswith(".csv"):
+            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
 def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
     """`accelerate launch --num_processes 2 predict.py`: each process takes its share of whole
     videos; the outputs are byte for byte those of one process."""

@@ -248,34 +248,43 @@ class ClipCursor:
         self.container.close()
 
 
+def stretch_length(num_frames: int, batch_size: int, stretch_frames: int = 1024) -> int:
+    """Frames that DALI decodes per stretch of a video (one key-frame seek each): a multiple of
+    the batch size, at most the whole video. Parts of a video shared between processes begin
+    at multiples of it (lp.predict.part_bounds)."""
+    return min(num_frames, max(batch_size, stretch_frames // batch_size * batch_size))
+
+
 def read_frames_parallel(
-    info: VideoInfo, batch_size: int, workers: int, stretch_frames: int = 1024
+    info: VideoInfo, batch_size: int, workers: int, stretch_frames: int = 1024, start: int = 0, stop: int | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """(first frame index, (B, H, W, 3) uint8) batches of every frame, in order, decoded by
-    `workers` threads at once: stretch k of `stretch_frames` frames goes to thread k % workers,
-    which seeks to the key frame before it (ClipCursor) while the others decode theirs. Frames
-    equal read_frames'. Worth it where one decoder cannot use every core: FFmpeg's own threads
-    do not reach the colour conversion, and some formats decode on one thread. Decoding starts
-    now (one decoder: read_frames in a background thread), before the first batch is taken."""
-    starts = list(range(0, info.num_frames, stretch_frames))
-    if workers <= 1 or len(starts) < 2:
+    """(first frame index, (B, H, W, 3) uint8) batches of frames start..stop-1 (default: every
+    frame), in order, decoded by `workers` threads at once: stretch k of `stretch_frames` frames
+    goes to thread k % workers, which seeks to the key frame before it (ClipCursor) while the
+    others decode theirs. Frames equal read_frames'. Worth it where one decoder cannot use every
+    core: FFmpeg's own threads do not reach the colour conversion, and some formats decode on one
+    thread. Decoding starts now (one decoder: read_frames in a background thread), before the
+    first batch is taken."""
+    stop = info.num_frames if stop is None else stop
+    starts = list(range(start, stop, stretch_frames))
+    if (workers <= 1 or len(starts) < 2) and (start, stop) == (0, info.num_frames):
         return _numbered(prefetch(read_frames(info, batch_size)))
     workers = min(workers, len(starts))
     outputs = [queue.Queue(maxsize=max(2, 2 * stretch_frames // batch_size)) for _ in range(workers)]
-    stop = threading.Event()
+    stopped = threading.Event()
 
     def work(worker: int) -> None:
         cursor = None
         try:
             # every stretch of its own is a seek ahead; the cores are shared between the decoders
             cursor = ClipCursor(info, max_skip=0, threads=max(1, (os.cpu_count() or 1) // workers))
-            for start in starts[worker::workers]:
-                end = min(start + stretch_frames, info.num_frames)
-                for first in range(start, end, batch_size):
-                    if stop.is_set():
+            for begin in starts[worker::workers]:
+                end = min(begin + stretch_frames, stop)
+                for first in range(begin, end, batch_size):
+                    if stopped.is_set():
                         return
                     outputs[worker].put((first, cursor.clip(first, min(batch_size, end - first))))
-            if starts[-1] in starts[worker::workers] and (extra := cursor.frames_after()):
+            if stop == info.num_frames and starts[-1] in starts[worker::workers] and (extra := cursor.frames_after()):
                 decoded = info.num_frames + extra
                 raise UserError(
                     f"video {info.path}: decoded {decoded} frames but the container holds {info.num_frames}: "
@@ -293,9 +302,9 @@ def read_frames_parallel(
 
     def consume() -> Iterator[tuple[int, np.ndarray]]:
         try:
-            for index, start in enumerate(starts):
-                end = min(start + stretch_frames, info.num_frames)
-                for _ in range(start, end, batch_size):
+            for index, begin in enumerate(starts):
+                end = min(begin + stretch_frames, stop)
+                for _ in range(begin, end, batch_size):
                     item = outputs[index % workers].get()
                     if isinstance(item, BaseException):
                         raise item
@@ -304,7 +313,7 @@ def read_frames_parallel(
                 if isinstance(item := out.get(), BaseException):
                     raise item
         finally:
-            stop.set()
+            stopped.set()
             for out in outputs:  # unblock workers waiting to put
                 while not out.empty():
                     out.get_nowait()

@@ -14,7 +14,7 @@ import torch
 from nvidia.dali import fn, pipeline_def
 from nvidia.dali.plugin.pytorch import feed_ndarray
 
-from lp.data.video import VideoInfo
+from lp.data.video import VideoInfo, stretch_length
 from lp.errors import UserError
 
 
@@ -31,24 +31,28 @@ def dali_tensors(samples, device: torch.device) -> list[torch.Tensor]:
 
 
 def read_frames_dali(
-    info: VideoInfo, batch_size: int, device: torch.device, stretch_frames: int = 1024, decoders: int = 2
+    info: VideoInfo, batch_size: int, device: torch.device, stretch_frames: int = 1024, decoders: int = 2,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """(first frame index, (B, H, W, 3) uint8 device tensor) batches covering every frame of the
     video once. DALI decodes stretches of `stretch_frames` (one key-frame seek each) ahead of the
     consumer; the last stretch is padded by DALI and cut here to the video's frame count.
     `decoders` pipelines (one hardware decoder session each) read contiguous shares of the
-    stretches and are taken in turn, so batches of different shares interleave."""
-    length = max(batch_size, stretch_frames // batch_size * batch_size)
-    length = min(length, info.num_frames)  # a video shorter than a stretch: one sequence of all its frames
+    stretches and are taken in turn, so batches of different shares interleave. part (j, k):
+    only the j-th of k contiguous shares of the stretches (lp.predict.part_bounds's frames)."""
+    length = stretch_length(info.num_frames, batch_size, stretch_frames)
     num_stretches = math.ceil(info.num_frames / length)
-    decoders = max(1, min(decoders, num_stretches))
+    index, parts = part
+    if not 0 <= index < parts <= num_stretches:
+        raise ValueError(f"part {index} of {parts} of {num_stretches} stretches")
+    decoders = max(1, min(decoders, num_stretches // parts))
 
     @pipeline_def
     def frames_pipeline(shard: int):
         return fn.readers.video(
             device="gpu", filenames=[str(info.path)], sequence_length=length, step=length,
             random_shuffle=False, pad_sequences=True, skip_vfr_check=True, name="frames",
-            shard_id=shard, num_shards=decoders,
+            shard_id=index * decoders + shard, num_shards=parts * decoders,
         )
 
     pipelines = []
@@ -62,8 +66,9 @@ def read_frames_dali(
     if pipelines[0].epoch_size("frames") != num_stretches:
         raise UserError(f"DALI counts {pipelines[0].epoch_size('frames')} stretches of {length} frames in {info.path}, "
                         f"not {num_stretches} from its {info.num_frames} frames: re-encode it or use --reader cpu")
-    # DALI gives shard s the stretches [S * s // n, S * (s + 1) // n) of S, in order.
-    firsts = [num_stretches * shard // decoders for shard in range(decoders + 1)]
+    # DALI gives shard s the stretches [S * s // n, S * (s + 1) // n) of S, in order; with n = k * d
+    # shards, shards j * d .. j * d + d - 1 together hold part j's [S * j // k, S * (j + 1) // k).
+    firsts = [num_stretches * (index * decoders + shard) // (parts * decoders) for shard in range(decoders + 1)]
     for turn in range(firsts[1] - firsts[0] + 1):
         for shard, pipeline in enumerate(pipelines):
             stretch_index = firsts[shard] + turn

@@ -7,8 +7,13 @@ labeled frames' lets the network behave one way on each, the unsupervised losses
 network that inference never runs. Measured on the H200 (BENCHMARKS.md, "Accuracy"): clips in
 inference mode took the example's test error from 4.5 to 79 px while their own predictions became
 smooth; a clip pass updating the running statistics, 13 px. Here one step's two passes are one
-function: the labeled pass records each layer's batch mean and variance, the clip pass normalises
-with them, and only the labeled pass updates the running statistics that inference uses.
+function: the labeled pass records each layer's batch mean and inverse deviation, the clip pass
+normalises with them, and only the labeled pass updates the running statistics that inference uses.
+
+Both passes are autograd Functions with their gradients written out, so that a layer costs a few
+fused kernels (CUDA's batch-norm primitives, which SyncBatchNorm uses too) instead of the dozens
+of small operations that autograd would record for the same formulas: in eager mode on the H200
+those small operations, not the arithmetic, set the step time.
 """
 
 from __future__ import annotations
@@ -19,9 +24,102 @@ import torch
 from torch import nn
 
 
+def _channels(x: torch.Tensor) -> tuple[list[int], tuple[int, ...], int]:
+    """The dimensions reduced per channel, the per-channel broadcast shape, values per channel."""
+    dims = [0, *range(2, x.dim())]
+    return dims, (1, -1) + (1,) * (x.dim() - 2), x.numel() // x.shape[1]
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """At least float32 (bf16/fp16 activations are normalised in float32)."""
+    return t if t.dtype == torch.float64 else t.float()
+
+
+def _statistics(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel batch mean and 1 / sqrt(var + eps), in float32."""
+    if x.is_cuda:
+        return torch.batch_norm_stats(x, eps)
+    dims, _, _ = _channels(x)
+    var, mean = torch.var_mean(_wide(x), dim=dims, correction=0)
+    return mean, torch.rsqrt(var + eps)
+
+
+def _normalise(x, mean, invstd, weight, bias, eps: float) -> torch.Tensor:
+    """(x - mean) * invstd * weight + bias, in x's dtype."""
+    if x.is_cuda:
+        return torch.batch_norm_elemt(x, weight, bias, mean, invstd, eps)
+    _, shape, _ = _channels(x)
+    scale = invstd if weight is None else invstd * weight
+    shift = -mean * scale if bias is None else bias - mean * scale
+    return (_wide(x) * scale.view(shape) + shift.view(shape)).to(x.dtype)
+
+
+def _reduce(grad, x, mean, invstd, weight) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per channel: sum of grad, and sum of grad * (x - mean), in float32."""
+    if x.is_cuda:
+        sum_dy, sum_dy_xmu, _, _ = torch.batch_norm_backward_reduce(grad, x, mean, invstd, weight, True, False, False)
+        return sum_dy, sum_dy_xmu
+    dims, shape, _ = _channels(x)
+    grad = _wide(grad)
+    return grad.sum(dims), (grad * (_wide(x) - mean.view(shape))).sum(dims)
+
+
+def _parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, needs) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    grad_weight = (sum_dy_xmu * invstd).to(weight.dtype) if weight is not None and needs[0] else None
+    grad_bias = sum_dy.to(bias.dtype) if bias is not None and needs[1] else None
+    return grad_weight, grad_bias
+
+
+class _RecordNorm(torch.autograd.Function):
+    """Training-mode batch norm that also returns the batch's mean and invstd as outputs with a
+    gradient, so that the clip pass's losses reach the labeled frames' activations through them."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps: float):
+        mean, invstd = _statistics(x, eps)
+        ctx.save_for_backward(x, weight, bias, mean, invstd)
+        ctx.eps = eps
+        return _normalise(x, mean, invstd, weight, bias, eps), mean, invstd
+
+    @staticmethod
+    def backward(ctx, grad, grad_mean, grad_invstd):
+        x, weight, bias, mean, invstd = ctx.saved_tensors
+        dims, shape, count = _channels(x)
+        sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)
+        scale = invstd if weight is None else invstd * weight
+        # y = (x - mean) * invstd * w + b with mean = E[x], invstd = (E[(x - mean)^2] + eps)^-1/2:
+        # d mean / dx = 1 / n and d invstd / dx = -invstd^3 (x - mean) / n, so per channel
+        # dx = grad * scale + (x - mean) * slope + offset.
+        w = 1.0 if weight is None else _wide(weight)
+        slope = -invstd.pow(3) * (w * sum_dy_xmu + grad_invstd) / count
+        offset = (grad_mean - scale * sum_dy) / count - mean * slope
+        grad_x = torch.addcmul(torch.addcmul(offset.view(shape), x, slope.view(shape)), grad, scale.view(shape))
+        return (grad_x.to(x.dtype), *_parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, ctx.needs_input_grad[1:3]), None)
+
+
+class _ReplayNorm(torch.autograd.Function):
+    """Normalisation with given (recorded) mean and invstd, passing gradients on to them."""
+
+    @staticmethod
+    def forward(ctx, x, mean, invstd, weight, bias, eps: float):
+        ctx.save_for_backward(x, weight, bias, mean, invstd)
+        return _normalise(x, mean, invstd, weight, bias, eps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, bias, mean, invstd = ctx.saved_tensors
+        _, shape, _ = _channels(x)
+        sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)
+        scale = invstd if weight is None else invstd * weight
+        w = 1.0 if weight is None else _wide(weight)
+        grad_x = (grad * scale.view(shape)).to(x.dtype)
+        grad_mean, grad_invstd = -scale * sum_dy, w * sum_dy_xmu
+        return (grad_x, grad_mean, grad_invstd, *_parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, ctx.needs_input_grad[3:5]), None)
+
+
 class _SharedStatistics:
     """Mixed into a batch-norm class. `shared` is "off" (ordinary batch norm), "record" (ordinary,
-    and keep this batch's mean and variance) or "replay" (normalise with the kept ones, which stay
+    and keep this batch's mean and invstd) or "replay" (normalise with the kept ones, which stay
     part of the graph; running statistics untouched). Outside training mode: ordinary."""
 
     shared: Literal["off", "record", "replay"] = "off"
@@ -29,20 +127,42 @@ class _SharedStatistics:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.shared == "off":
             return super().forward(x)
-        shape = (1, -1) + (1,) * (x.dim() - 2)  # per channel
         if self.shared == "replay":
-            mean, var = self.recorded
-            scale = torch.rsqrt(var + self.eps) * self.weight
-            return (x.float() * scale.view(shape) + (self.bias - mean * scale).view(shape)).to(x.dtype)
+            mean, invstd = self.recorded
+            return _ReplayNorm.apply(x, mean, invstd, self.weight, self.bias, self.eps)
         # Not detached: the clips' gradients also flow through the statistics into the labeled
         # frames' activations, so that the step follows the gradient of the one function. Treated
         # as constants (as inference treats running statistics), the clips' losses keep pushing
         # activations in directions that the labeled frames' normalisation then undoes, the
         # weights drift, and the running statistics trail them (measured: 4.5 -> 130 px on the
-        # example). SyncBatchNorm keeps this process's statistics: the clips are this process's too.
-        var, mean = torch.var_mean(x.float(), dim=[0, *range(2, x.dim())], correction=0)
-        self.recorded = (mean, var)
-        return super().forward(x)
+        # example).
+        if self._synchronised():  # SyncBatchNorm across processes: its own pass, this process's statistics kept
+            dims, _, _ = _channels(x)
+            var, mean = torch.var_mean(x.float(), dim=dims, correction=0)
+            self.recorded = (mean, torch.rsqrt(var + self.eps))
+            return super().forward(x)
+        _, _, count = _channels(x)
+        if count < 2:
+            raise ValueError(f"batch norm in training needs more than 1 value per channel, got input {tuple(x.shape)}")
+        out, mean, invstd = _RecordNorm.apply(x, self.weight, self.bias, self.eps)
+        self.recorded = (mean, invstd)
+        if self.track_running_stats and self.running_mean is not None:
+            self._update_running(mean.detach(), invstd.detach(), count)
+        return out
+
+    def _synchronised(self) -> bool:
+        return (isinstance(self, nn.SyncBatchNorm) and torch.distributed.is_available()
+                and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1)
+
+    @torch.no_grad()
+    def _update_running(self, mean: torch.Tensor, invstd: torch.Tensor, count: int) -> None:
+        """As nn.BatchNorm's training forward does: exponential (or, with momentum None, cumulative)
+        averages, the variance unbiased."""
+        self.num_batches_tracked.add_(1)
+        momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        var = (invstd.pow(-2) - self.eps) * (count / (count - 1))
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), momentum)
+        self.running_var.lerp_(var.to(self.running_var.dtype), momentum)
 
 
 class SharedStatisticsBatchNorm2d(_SharedStatistics, nn.BatchNorm2d):

@@ -151,13 +151,13 @@ def test_several_cpu_decoders_predict_what_one_does(tmp_path, run_dir, monkeypat
     predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "one", batch_size=4))
     info = probe_video(path)  # 16 frames
     monkeypatch.setattr(lp.predict.os, "cpu_count", lambda: 3)
-    assert lp.predict.cpu_decode_plan(info, torch.device("cpu")) == (1, 16)  # the network's cores
-    assert lp.predict.cpu_decode_plan(info, torch.device("cuda")) == (1, 256)  # one stretch: one decoder
+    assert lp.predict.cpu_decode_plan(info.num_frames, torch.device("cpu")) == (1, 16)  # the network's cores
+    assert lp.predict.cpu_decode_plan(info.num_frames, torch.device("cuda")) == (1, 256)  # one stretch: one decoder
     monkeypatch.setattr(lp.predict, "DECODE_STRETCH_FRAMES", (4, 1024))
-    assert lp.predict.cpu_decode_plan(info, torch.device("cuda")) == (3, 6)  # shared evenly among the cores
+    assert lp.predict.cpu_decode_plan(info.num_frames, torch.device("cuda")) == (3, 6)  # shared evenly among the cores
     monkeypatch.setattr(lp.predict.os, "cpu_count", lambda: 16)
-    assert lp.predict.cpu_decode_plan(info, torch.device("cuda")) == (4, 4)  # stretches no shorter than 4
-    monkeypatch.setattr(lp.predict, "cpu_decode_plan", lambda info, device: (3, 5))
+    assert lp.predict.cpu_decode_plan(info.num_frames, torch.device("cuda")) == (4, 4)  # stretches no shorter than 4
+    monkeypatch.setattr(lp.predict, "cpu_decode_plan", lambda num_frames, device: (3, 5))
     predict(PredictConfig(run_dir=(run_dir,), videos=path, output_dir=tmp_path / "three", batch_size=4))
     assert (tmp_path / "one" / "c.csv").read_bytes() == (tmp_path / "three" / "c.csv").read_bytes()
 

@@ -219,7 +219,8 @@ def test_the_clip_pass_normalises_with_the_labeled_frames_statistics(tmp_path, m
     terms = run_.forward_terms(batch, clips)
     assert all(torch.isfinite(value) for value in terms.values()) and "temporal" in terms
     for norm, expected in zip(norms, labeled_only):
-        torch.testing.assert_close(norm.running_mean, expected, rtol=0, atol=1e-6 if compile_ else 0)
+        # the same update (ordinary batch norm without clips, lp's record pass with them), to float32's last bits
+        torch.testing.assert_close(norm.running_mean, expected, rtol=1e-5, atol=1e-6)
         assert norm.training and norm.shared == "off"
     if not compile_:  # what the first batch norm saw and gave in each pass
         calls = []
