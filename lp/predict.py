@@ -128,16 +128,24 @@ def predict(
         raise ValueError("videos cut into parts need wait_for_all, a barrier across the processes")
     wait_for_all()  # every part of every cut video written
     for piece, pending in joins:
-        info, parts = infos[piece.video], piece.parts
-        if not pending:
-            print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
-        for model, folder in pending:
-            result, elapsed = read_parts(folder, info.path.stem, parts)
-            if len(result) != info.num_frames:
-                raise UserError(f"video {info.path}: its {parts} parts hold {len(result)} frames, not {info.num_frames}")
-            write_video_outputs(model, folder, info, result, elapsed, cfg.formats)
-        if cfg.ensemble != "none" or cfg.outliers:
-            write_ensemble_outputs(cfg, models, folders, info)
+        join_parts(cfg, models, folders, infos[piece.video], piece.parts, pending)
+
+
+def join_parts(
+    cfg: PredictConfig, models: list[Model], folders: list[Path], info: VideoInfo, parts: int,
+    pending: list[tuple[Model, Path]],
+) -> None:
+    """A cut video's parts, all written, joined into its files as one process would write them
+    (the temporal norm and PCA errors over the whole video), then its ensemble."""
+    if not pending:
+        print(f"lp: {info.path.name}: outputs exist, skipped (--overwrite True to redo)")
+    for model, folder in pending:
+        result, elapsed = read_parts(folder, info.path.stem, parts)
+        if len(result) != info.num_frames:
+            raise UserError(f"video {info.path}: its {parts} parts hold {len(result)} frames, not {info.num_frames}")
+        write_video_outputs(model, folder, info, result, elapsed, cfg.formats)
+    if cfg.ensemble != "none" or cfg.outliers:
+        write_ensemble_outputs(cfg, models, folders, info)
 
 
 @dataclass(frozen=True)

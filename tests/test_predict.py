@@ -139,70 +139,60 @@ def test_long_videos_are_cut_into_parts_only_where_whole_videos_leave_a_process_
             assert all(a.stop == b.start and b.start % stretches[video] == 0 for a, b in zip(pieces, pieces[1:]))
 
 
-def test_a_video_cut_across_processes_is_joined_into_the_files_of_one_process(run_dir, tmp_path):
-    """`accelerate launch --num_processes 2 predict.py` on a long and a short video: the long one
-    is cut into two parts (frames 0-1023 and 1024-1099), each predicted by its own process and
-    joined by the first; every file is byte for byte what one process writes, no part file stays."""
+def predict_on_one_and_two_processes(run_dir: Path, videos: Path, out: Path) -> str:
+    """predict.py on `videos` as one process (out/one) and through `accelerate launch
+    --num_processes 2` (out/two); asserts that both wrote the same files, the same bytes (HDF5:
+    the same tables, as the files hold their creation time); returns the two processes' stdout."""
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    write_video(videos / "long.mp4", num_frames=1100, size_wh=(32, 24), seed=0)
-    write_video(videos / "short.mp4", num_frames=30, size_wh=(32, 24), seed=1)
     common = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--batch-size", "8"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as in the test above
-    one = subprocess.run([sys.executable, *common, "--output-dir", str(tmp_path / "one")], cwd=ROOT,
+    # one thread in every process: on the CPU the convolutions' last bits depend on the thread
+    # count, which would show in the CSVs' last digits
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, *common, "--output-dir", str(out / "one")], cwd=ROOT,
                          capture_output=True, text=True, env=env)
     assert one.returncode == 0, one.stderr[-2000:]
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "--multi_gpu"]
-    two = subprocess.run([*launch, *common, "--output-dir", str(tmp_path / "two")], cwd=ROOT, capture_output=True,
+    two = subprocess.run([*launch, *common, "--output-dir", str(out / "two")], cwd=ROOT, capture_output=True,
                          text=True, timeout=300, env=env)
     assert two.returncode == 0, two.stderr[-2000:]
-    assert "long.mp4: 1100 frames cut into 2 parts across the processes" in two.stdout
-    assert "long.mp4 [run]: 1100 frames" in two.stdout
-    names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert len(names) == 6 and names == sorted(p.name for p in (tmp_path / "two").iterdir())  # no .part files
+    names = sorted(p.name for p in (out / "one").iterdir())
+    assert names == sorted(p.name for p in (out / "two").iterdir())  # no part files left behind either
     for name in names:
         if name.endswith(".csv"):
-            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+            assert (out / "one" / name).read_bytes() == (out / "two" / name).read_bytes(), name
+        else:
+            pd.testing.assert_frame_equal(pd.read_hdf(out / "one" / name), pd.read_hdf(out / "two" / name))
+    return two.stdout
+
+
+def test_a_video_cut_across_processes_is_joined_into_the_files_of_one_process(run_dir, tmp_path):
+    """`accelerate launch --num_processes 2 predict.py` on a long and a short video: the long one
+    is cut into two parts (frames 0-1023 and 1024-1099), each predicted by its own process and
+    joined by the first; every file is byte for byte what one process writes."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "long.mp4", num_frames=1100, size_wh=(32, 24), seed=0)
+    write_video(videos / "short.mp4", num_frames=30, size_wh=(32, 24), seed=1)
+    stdout = predict_on_one_and_two_processes(run_dir, videos, tmp_path)
+    assert "long.mp4: 1100 frames cut into 2 parts across the processes" in stdout
+    assert "long.mp4 [run]: 1100 frames" in stdout and len(list((tmp_path / "two").iterdir())) == 6
 
 
 def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
     """`accelerate launch --num_processes 2 predict.py`: each process takes its share of whole
     videos; the outputs are byte for byte those of one process."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
     videos = tmp_path / "videos"
     videos.mkdir()
     for i, frames in enumerate((30, 9, 17)):
         write_video(videos / f"v{i}.mp4", num_frames=frames, size_wh=(64, 48), seed=i)
-    common = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--batch-size", "8"]
-    # one thread in every process: on the CPU the convolutions' last bits depend on the thread
-    # count, which would show in the CSVs' last digits
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, *common, "--output-dir", str(tmp_path / "one")], cwd=ROOT,
-                         capture_output=True, text=True, env=env)
-    assert one.returncode == 0, one.stderr[-2000:]
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
-              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0", "--multi_gpu"]
-    two = subprocess.run([*launch, *common, "--output-dir", str(tmp_path / "two")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300, env=env)
-    assert two.returncode == 0, two.stderr[-2000:]
-    assert "3 videos on 2 processes (1 here, process 0)" in two.stdout and "(2 here, process 1)" in two.stdout
-    names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert len(names) == 9 and names == sorted(p.name for p in (tmp_path / "two").iterdir())
-    for name in names:
-        if name.endswith(".csv"):
-            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
-        else:  # HDF5 files hold their creation time: compare the tables
-            pd.testing.assert_frame_equal(pd.read_hdf(tmp_path / "one" / name), pd.read_hdf(tmp_path / "two" / name))
+    stdout = predict_on_one_and_two_processes(run_dir, videos, tmp_path)
+    assert "3 videos on 2 processes (1 here, process 0)" in stdout and "(2 here, process 1)" in stdout
+    assert "cut into" not in stdout and len(list((tmp_path / "two").iterdir())) == 9
 
 
 def test_onnx_export_runs_without_lp_and_matches_torch(run_dir, tmp_path):
