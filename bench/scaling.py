@@ -11,7 +11,8 @@ Training (configs/mouse_semi.py, ResNet-50 at 256x256):
   ended with bit-identical parameters, the test error after the same steps, and, for the strong
   runs, the wall time until the validation error first reached the one-GPU run's final error.
 Prediction: predict.py over a folder of 8 copies of a long video (the example repeated by stream
-copy, >= 20,000 frames each), files to CSVs, frames/s of the whole command.
+copy, >= 20,000 frames each), files to CSVs, frames/s of the whole command; and over one such
+video alone, which several GPUs share by cutting it into parts (lp.predict.plan_pieces).
 NVLink multicast stays off (NCCL_NVLS_ENABLE=0 and friends), as the device notes require.
 With --worker this script is what each launched training process runs.
 """
@@ -121,12 +122,15 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
         shutil.copy(folder / "long0.mp4", folder / f"long{i}.mp4")
     from lp.data.video import probe_video
 
-    frames = 8 * probe_video(folder / "long0.mp4").num_frames
+    long_frames = probe_video(folder / "long0.mp4").num_frames
     short = work / "short"  # the whole command on one short video: what starting the processes costs
     short.mkdir()
     shutil.copy(ROOT / "data/mirror-mouse-example/videos/test_vid.mp4", short / "short.mp4")
-    first = None
-    for gpus, videos in [(g, v) for g in gpus_list for v in (short, folder)]:
+    single = work / "single"  # one long video: cut into parts across the GPUs
+    single.mkdir()
+    shutil.copy(folder / "long0.mp4", single / "long0.mp4")
+    one_gpu: dict[str, Path] = {}
+    for gpus, videos in [(g, v) for g in gpus_list for v in (short, single, folder)]:
         output = work / f"preds{gpus}_{videos.name}"
         command = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--output-dir", str(output),
                    "--precision", "bf16", "--batch-size", "64"]
@@ -143,10 +147,12 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
         if videos == short:
             report({"bench": "scaling_predict_start", "gpus": gpus, "videos": 1, "frames": 994, "wall_s": round(wall, 1)})
             continue
-        first = first or output
+        first = one_gpu.setdefault(videos.name, output)
         same = all((first / p.name).read_bytes() == p.read_bytes() for p in output.glob("*.csv"))
-        row = {"bench": "scaling_predict", "gpus": gpus, "videos": 8, "frames": frames, "wall_s": round(wall, 1),
-               "frames_per_s": round(frames / wall), "csv_identical_to_1gpu": same}
+        count = len(list(videos.iterdir()))
+        row = {"bench": "scaling_predict", "gpus": gpus, "videos": count, "frames": count * long_frames,
+               "wall_s": round(wall, 1), "frames_per_s": round(count * long_frames / wall), "csv_identical_to_1gpu": same,
+               "cut": "cut into" in done.stdout}
         report(row)
 
 
