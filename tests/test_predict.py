@@ -139,7 +139,7 @@ def test_long_videos_are_cut_into_parts_only_where_whole_videos_leave_a_process_
             assert all(a.stop == b.start and b.start % stretches[video] == 0 for a, b in zip(pieces, pieces[1:]))
 
 
-def predict_on_one_and_two_processes(run_dir: Path, videos: Path, out: Path) -> str:
+def predict_on_one_and_two_processes(runs: list[Path], videos: Path, out: Path, *extra: str) -> str:
     """predict.py on `videos` as one process (out/one) and through `accelerate launch
     --num_processes 2` (out/two); asserts that both wrote the same files, the same bytes (HDF5:
     the same tables, as the files hold their creation time); returns the two processes' stdout."""
@@ -148,7 +148,7 @@ def predict_on_one_and_two_processes(run_dir: Path, videos: Path, out: Path) -> 
 
     from tests.conftest import ROOT
 
-    common = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--batch-size", "8"]
+    common = ["predict.py", "--run-dir", *map(str, runs), "--videos", str(videos), "--batch-size", "8", *extra]
     # one thread in every process: on the CPU the convolutions' last bits depend on the thread
     # count, which would show in the CSVs' last digits
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -160,8 +160,8 @@ def predict_on_one_and_two_processes(run_dir: Path, videos: Path, out: Path) -> 
     two = subprocess.run([*launch, *common, "--output-dir", str(out / "two")], cwd=ROOT, capture_output=True,
                          text=True, timeout=300, env=env)
     assert two.returncode == 0, two.stderr[-2000:]
-    names = sorted(p.name for p in (out / "one").iterdir())
-    assert names == sorted(p.name for p in (out / "two").iterdir())  # no part files left behind either
+    names = sorted(str(p.relative_to(out / "one")) for p in (out / "one").rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(out / "two")) for p in (out / "two").rglob("*") if p.is_file())  # no part files left either
     for name in names:
         if name.endswith(".csv"):
             assert (out / "one" / name).read_bytes() == (out / "two" / name).read_bytes(), name
@@ -171,16 +171,22 @@ def predict_on_one_and_two_processes(run_dir: Path, videos: Path, out: Path) -> 
 
 
 def test_a_video_cut_across_processes_is_joined_into_the_files_of_one_process(run_dir, tmp_path):
-    """`accelerate launch --num_processes 2 predict.py` on a long and a short video: the long one
-    is cut into two parts (frames 0-1023 and 1024-1099), each predicted by its own process and
-    joined by the first; every file is byte for byte what one process writes."""
+    """`accelerate launch --num_processes 2 predict.py` with two runs and `--ensemble eks` on a long
+    and a short video: the long one is cut into two parts (frames 0-1023 and 1024-1099), each
+    predicted by both runs in its own process and joined by the first, which also smooths the
+    ensemble; every file is byte for byte what one process writes."""
     videos = tmp_path / "videos"
     videos.mkdir()
     write_video(videos / "long.mp4", num_frames=1100, size_wh=(32, 24), seed=0)
     write_video(videos / "short.mp4", num_frames=30, size_wh=(32, 24), seed=1)
-    stdout = predict_on_one_and_two_processes(run_dir, videos, tmp_path)
+    other = tmp_path / "other" / "run"  # a second run: the same weights under another name
+    shutil.copytree(run_dir, other)
+    stdout = predict_on_one_and_two_processes([run_dir, other], videos, tmp_path, "--ensemble", "eks")
     assert "long.mp4: 1100 frames cut into 2 parts across the processes" in stdout
-    assert "long.mp4 [run]: 1100 frames" in stdout and len(list((tmp_path / "two").iterdir())) == 6
+    assert "long.mp4 [run]: 1100 frames" in stdout and "long.mp4 [ensemble eks of 2]" in stdout
+    written = [p for p in (tmp_path / "two").rglob("*") if p.is_file()]
+    assert len(written) == 6 + 6 + 4  # per run 2 videos x (csv, h5, temporal norm); ensemble csv + h5 each
+    assert len(pd.read_csv(tmp_path / "two" / "ensemble" / "long.csv", header=[0, 1, 2], index_col=0)) == 1100
 
 
 def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
@@ -190,7 +196,7 @@ def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
     videos.mkdir()
     for i, frames in enumerate((30, 9, 17)):
         write_video(videos / f"v{i}.mp4", num_frames=frames, size_wh=(64, 48), seed=i)
-    stdout = predict_on_one_and_two_processes(run_dir, videos, tmp_path)
+    stdout = predict_on_one_and_two_processes([run_dir], videos, tmp_path)
     assert "3 videos on 2 processes (1 here, process 0)" in stdout and "(2 here, process 1)" in stdout
     assert "cut into" not in stdout and len(list((tmp_path / "two").iterdir())) == 9
 
