@@ -271,3 +271,13 @@ def test_ensemble_of_two_runs_and_frames_to_label_next(run_dir, tmp_path):
     assert list(scores["score"]) == sorted(scores["score"], reverse=True)
     with pytest.raises(ValueError, match="--ensemble eks needs two or more --run-dir"):
         PredictConfig(run_dir=(run_dir,), videos=videos, ensemble="eks")
+
+
+def test_processes_started_without_a_launcher_are_told_how_to_start_them(monkeypatch):
+    """RANK / WORLD_SIZE set by hand but no rendezvous address: the barrier before joining a cut
+    video stops with one line saying to use accelerate launch or torchrun."""
+    from lp.commands import wait_for_all_processes
+
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    with pytest.raises(UserError, match="start them with accelerate launch or torchrun"):
+        wait_for_all_processes()
