@@ -459,9 +459,9 @@ def predict_labeled_context(
     height, width = model.cfg.data.image_height, model.cfg.data.image_width
     sizes = np.array([(image.shape[2], image.shape[1]) for image in images], dtype=np.float64)
     plan = plan_context(csv_path.parent, image_paths, sizes, [csv_path.parent / "videos"])
-    print(f"lp: {csv_path.name}: {plan.describe()}")
     labeled = torch.stack([resize_to_uint8(image[None], height, width)[0] for image in images])
     bank = load_context_images(plan, csv_path.parent, labeled, height, width)
+    print(f"lp: {csv_path.name}: {plan.describe()}")
     result = np.zeros((len(images), len(model.keypoint_names), 3))
     rows = torch.from_numpy(plan.rows).long()
     for start in tqdm(range(0, len(images), 16), desc=csv_path.name, leave=False):

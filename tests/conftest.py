@@ -17,7 +17,9 @@ def write_project(
     frame_step: int = 1,
 ) -> np.ndarray:
     """Grayscale PNGs with a bright dot under each keypoint and a DeepLabCut CSV; returns the labels.
-    Frame i is named img<i * frame_step>.png (a step over 2: no frame has neighbouring files)."""
+    Frame i is named img<i * frame_step>.png (a step over 2: no frame has neighbouring files). As
+    in a video, the background is one texture whose brightness drifts with the frame number, so
+    frames numbered next to each other look alike (lp.data.context tells neighbours that way)."""
     rng = np.random.default_rng(seed)
     (root / "labeled-data").mkdir(parents=True, exist_ok=True)
     width, height = size_wh
@@ -28,8 +30,9 @@ def write_project(
         ",".join(["bodyparts"] + [n for n in names for _ in "xy"]),
         ",".join(["coords"] + ["x", "y"] * len(names)),
     ]
+    texture = rng.uniform(0, 40, (height, width))
     for i in range(num_frames):
-        image = (rng.uniform(0, 40, (height, width))).astype(np.uint8)
+        image = (texture + 2 * i * frame_step).clip(0, 200).astype(np.uint8)
         for x, y in labels[i]:
             if np.isfinite(x):
                 image[int(round(y)) - 1 : int(round(y)) + 2, int(round(x)) - 1 : int(round(x)) + 2] = 255

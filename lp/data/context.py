@@ -69,6 +69,16 @@ class ContextPlan:
     at least one missing (the labeled frame itself stands in)."""
     sources: dict[int, tuple[Path, int]] = field(default_factory=dict)
     """Labeled frame -> (its video, its frame number) where a neighbour comes from that video."""
+    paths: list[str] = field(default_factory=list)
+    """The labeled frames' image paths."""
+    unrelated: list[tuple[str, int, float]] = field(default_factory=list)
+    """Folders whose numbered files were set aside as not video neighbours: (folder, labeled
+    frames, their neighbours' difference as a fraction of unrelated frames')."""
+
+    @property
+    def has_context(self) -> bool:
+        """Whether any labeled frame has a neighbour other than itself."""
+        return bool((self.rows != np.arange(len(self.rows))[:, None]).any())
 
     def describe(self) -> str:
         real = self.from_files + self.from_videos
@@ -77,9 +87,13 @@ class ContextPlan:
             f"({self.from_files} from image files beside them, {self.from_videos} from their videos); "
             f"{self.alone} use themselves for missing neighbours"
         )
-        if real == 0:
+        for folder, frames, likeness in self.unrelated:
+            line += (f"; the files numbered next to {frames} labeled frames in {folder} were set aside: they differ from "
+                     f"them {likeness:.0%} as much as unrelated labeled frames do, so the numbers count labeled frames, "
+                     f"not video frames")
+        if not self.has_context:
             line += (" -- warning: with no neighbours the context head is the single-frame head (its context weights "
-                     "learn only from frames that have neighbours): put the videos in --data.video-dir "
+                     "stay at zero, the clips of unlabeled video read without context too): put the videos in --data.video-dir "
                      "(labeled-data/<video stem>/img<frame>.png from <video-dir>/<video stem>.mp4), "
                      "or use --model.head heatmap")
         return line
@@ -114,7 +128,7 @@ def source_video(relative: str, video_dirs: list[Path], cache: dict) -> VideoInf
 def plan_context(data_dir: Path, image_paths: list[str], sizes: np.ndarray, video_dirs: list[Path]) -> ContextPlan:
     """Find every labeled frame's neighbours (no decoding yet). sizes: (N, 2) (width, height)."""
     rows = np.tile(np.arange(len(image_paths))[:, None], (1, len(CONTEXT_OFFSETS)))
-    plan, bank, videos = ContextPlan(rows), {("file", p.replace("\\", "/")): i for i, p in enumerate(image_paths)}, {}
+    plan, bank, videos = ContextPlan(rows, paths=list(image_paths)), {("file", p.replace("\\", "/")): i for i, p in enumerate(image_paths)}, {}
     for i, relative in enumerate(image_paths):
         video = source_video(relative, video_dirs, videos) if frame_number(relative) is not None else None
         if video is not None and (
@@ -184,5 +198,50 @@ def load_context_images(
                 f"--data.video-dir, or rename the frames"
             )
     extra = [next(file_images) if key[0] == "file" else decoded[(key[1], key[2])] for key in plan.extra]
-    return torch.cat([labeled, torch.stack(extra)]) if extra else labeled
+    bank = torch.cat([labeled, torch.stack(extra)]) if extra else labeled
+    drop_unrelated_files(plan, bank)
+    return bank
+
+
+NEIGHBOUR_LIKENESS = 0.6
+"""Image files numbered next to a labeled frame are its video neighbours only if they differ from
+it by less than this fraction of what unrelated labeled frames differ by. Measured (mean absolute
+difference of 32x32 grey thumbnails): the flies' video frames t, t+1 0.001 of unrelated frames'
+difference; the example video's, 0.27 (t+2: 0.43); the example's labeled files img00 ... img92,
+which number 90 unrelated frames, 0.95."""
+
+
+def thumbnails(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) uint8 -> (N, 1024) grey 32x32, for telling neighbours from unrelated frames."""
+    grey = images.float().mean(1, keepdim=True)
+    return torch.nn.functional.interpolate(grey, size=(32, 32), mode="area").flatten(1)
+
+
+def drop_unrelated_files(plan: ContextPlan, bank: torch.Tensor) -> None:
+    """Files numbered next to labeled frames that are not their video neighbours (a folder whose
+    numbers count labeled frames: img00, img01, ... each from another moment) are set aside, folder
+    by folder: their frames stand alone again, and the plan counts them so (plan.unrelated)."""
+    count = len(plan.rows)
+    if count < 4:  # too few labeled frames to tell what unrelated frames differ by
+        return
+    small = thumbnails(bank)
+    labeled = small[:count]
+    unrelated = (labeled - labeled.roll(count // 2, 0)).abs().mean(1).median()  # frames far apart in the list
+    near = [CONTEXT_OFFSETS.index(-1), CONTEXT_OFFSETS.index(1)]
+    folders: dict[str, list[tuple[int, float]]] = {}
+    for i, relative in enumerate(plan.paths):
+        rows = [r for r in plan.rows[i, near] if r != i]
+        if i in plan.sources or not rows:  # neighbours from a video are checked against it on loading
+            continue
+        difference = (small[rows] - labeled[i]).abs().mean(1).mean().item()
+        folders.setdefault(str(Path(relative).parent), []).append((i, difference))
+    for folder, frames in folders.items():
+        likeness = float(np.median([d for _, d in frames])) / max(float(unrelated), 1e-6)
+        if likeness > NEIGHBOUR_LIKENESS:
+            for i, _ in frames:
+                if (plan.rows[i] == i).sum() <= 1:  # counted as having all four from files
+                    plan.from_files -= 1
+                    plan.alone += 1
+                plan.rows[i] = i
+            plan.unrelated.append((folder, len(frames), likeness))
 

@@ -70,8 +70,9 @@ def load_labeled_data(cfg: DataConfig, context_video_dirs: list[Path] | None = N
     context, summary = None, ""
     if context_video_dirs is not None:
         plan = plan_context(data_dir, frames.image_paths, sizes, context_video_dirs)
+        if plan.has_context:  # else each frame is its own context (None)
+            bank = load_context_images(plan, data_dir, images, cfg.image_height, cfg.image_width)
+            if plan.has_context:  # still, once files that are no video neighbours were set aside
+                images, context = bank, torch.from_numpy(plan.rows).long()
         summary = plan.describe()
-        if plan.extra:  # else no labeled frame has a neighbour: each frame is its own context (None)
-            images = load_context_images(plan, data_dir, images, cfg.image_height, cfg.image_width)
-            context = torch.from_numpy(plan.rows).long()
     return LabeledData(frames, images, torch.from_numpy(keypoints).float(), sizes, split, context, summary)

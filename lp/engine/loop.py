@@ -359,7 +359,9 @@ def build_forward(
         if clips is not None:
             set_shared(norms, "replay")
             images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
-            if network.context_frames > 1:  # clip frames see their clip's neighbours
+            # clip frames see their clip's neighbours, where the labeled frames had theirs: context
+            # weights shaped by the unsupervised losses alone would be tied to no label
+            if network.context_frames > 1 and batch.context is not None:
                 length = len(clips.images) // clips.num_clips
                 clip_outputs = model(images, clip_context(clips.num_clips, length, 0, images.device))
             else:

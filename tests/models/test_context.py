@@ -180,6 +180,29 @@ def test_context_training_semi_supervised_and_video_prediction(tmp_path, capsys)
     assert len(table) == 9 and np.isfinite(table.to_numpy()).all()
 
 
+def test_without_labeled_neighbours_the_unsupervised_losses_leave_the_context_weights_at_zero(tmp_path, capsys, monkeypatch):
+    """The example's labeled frames have no neighbours (img00 ... img89 side by side are 90
+    labeled frames, their numbers a count): the context head is the single-frame head, and the
+    clips (which have neighbours) must not train its context weights with the unsupervised losses
+    alone: they stay exactly zero, so video predictions are the single-frame model's too."""
+    from safetensors.torch import load_file
+
+    from lp.cli import parse_train_args
+    from lp.engine.loop import train
+    from tests.conftest import EXAMPLE, ROOT
+
+    monkeypatch.chdir(ROOT)
+    args = ["--config", "configs/mouse_semi.py", *tiny_args(EXAMPLE, tmp_path / "run")[2:], "--model.head", "heatmap_context",
+            "--unlabeled.clip-length", "4", "--unlabeled.reader", "cpu", "--losses.temporal.epsilon-px", "0",
+            "--losses.temporal.weight", "1", "--losses.temporal.min-confidence", "0", "--losses.unsupervised-start-steps", "0",
+            "--losses.unsupervised-full-steps", "0"]  # a loss on every clip from the first step: any path it reaches moves
+    train(parse_train_args(args))
+    out = capsys.readouterr().out
+    assert "were set aside: they differ from them" in out and "context head is the single-frame head" in out
+    weights = load_file(tmp_path / "run" / "model_last.safetensors")
+    assert torch.count_nonzero(weights["head.project.weight"]) == 0 and torch.count_nonzero(weights["head.project.bias"]) == 0
+
+
 @pytest.mark.parametrize("arch", ["resnet18", "resnet50", "efficientnet_b0"])
 def test_context_head_on_backbones_of_every_kind(arch):
     from lp.config import BackboneConfig, ModelConfig
