@@ -56,7 +56,9 @@ def _normalise(x, mean, invstd, weight, bias, eps: float) -> torch.Tensor:
 
 def _reduce(grad, x, mean, invstd, weight) -> tuple[torch.Tensor, torch.Tensor]:
     """Per channel: sum of grad, and sum of grad * (x - mean), in float32."""
-    if x.is_cuda:
+    if x.is_cuda:  # the fused kernels read grad in x's memory layout (as SyncBatchNorm hands it to them)
+        layout = torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+        grad = grad.contiguous(memory_format=layout)
         sum_dy, sum_dy_xmu, _, _ = torch.batch_norm_backward_reduce(grad, x, mean, invstd, weight, True, False, False)
         return sum_dy, sum_dy_xmu
     dims, shape, _ = _channels(x)
@@ -78,13 +80,12 @@ class _RecordNorm(torch.autograd.Function):
     def forward(ctx, x, weight, bias, eps: float):
         mean, invstd = _statistics(x, eps)
         ctx.save_for_backward(x, weight, bias, mean, invstd)
-        ctx.eps = eps
         return _normalise(x, mean, invstd, weight, bias, eps), mean, invstd
 
     @staticmethod
     def backward(ctx, grad, grad_mean, grad_invstd):
         x, weight, bias, mean, invstd = ctx.saved_tensors
-        dims, shape, count = _channels(x)
+        _, shape, count = _channels(x)
         sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)
         scale = invstd if weight is None else invstd * weight
         # y = (x - mean) * invstd * w + b with mean = E[x], invstd = (E[(x - mean)^2] + eps)^-1/2:
