@@ -66,10 +66,11 @@ class Model:
             context = context.to(self.device, non_blocking=True)
         return frames_to_keypoints(self.network, frames, input_hw, self.dtype, context)
 
-    def window(self) -> FrameWindow:
+    def window(self, first: int = 0, answer_from: int | None = None) -> FrameWindow:
         """Keypoints of a video's frames fed in order, in batches (each frame's neighbours from
-        the batches around it: no frame is decoded twice)."""
-        return FrameWindow(self)
+        the batches around it: no frame is decoded twice), from frame `first` on; answering from
+        frame `answer_from` (default `first`: a part of a video fed from two frames before it)."""
+        return FrameWindow(self, first, first if answer_from is None else answer_from)
 
     def predict_batch(self, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, H, W) uint8 frames of one size -> xy (B, K, 2) in their pixels, likelihood (B, K)."""
@@ -106,11 +107,11 @@ class FrameWindow:
     computed again with the next batch: 4 frames in 68 at batch 64); at the video's ends the edge
     frame stands in for missing neighbours, as in training."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, first: int = 0, answer_from: int = 0):
         self.model = model
         self.radius = model.network.context_frames // 2
         self.tail: torch.Tensor | None = None  # the last 2 * radius frames seen
-        self.seen = self.done = 0  # frames pushed; frames answered
+        self.seen, self.done = first, answer_from  # frames pushed (from 0 on); frames answered
 
     def push(self, frames: torch.Tensor, first: int | None = None, pad_to: int | None = None) -> tuple[int, torch.Tensor]:
         """(B, 3, H, W) uint8, the next frames -> (first frame index, (n, K, 3)) for the frames

@@ -82,10 +82,11 @@ def predict(
     device = models[0].device
     chosen = open_videos(Path(cfg.videos), cfg.reader, device, "--reader")  # all checked before any work
     infos = [info for info, _ in chosen]
-    # a context model needs each frame's neighbours, which a part's first and last frames lack
-    splittable = all(model.network.context_frames == 1 for model in models)
+    # a context model's part needs the frames around it, which DALI's whole stretches do not give
+    single_frame = all(model.network.context_frames == 1 for model in models)
     plan = plan_pieces([info.num_frames for info in infos], world,
-                       [stretch_length(info.num_frames, cfg.batch_size) for info in infos], splittable)
+                       [stretch_length(info.num_frames, cfg.batch_size) for info in infos],
+                       [single_frame or reader == "cpu" for _, reader in chosen])
     mine = plan[rank]
     where = f" on {world} processes ({len(mine)} here, process {rank})" if world > 1 else ""
     on_gpu = sum(reader == "dali" for _, reader in chosen)
@@ -172,13 +173,16 @@ def part_bounds(num_frames: int, stretch: int, part: int, parts: int) -> tuple[i
     return stretches * part // parts * stretch, min(num_frames, stretches * (part + 1) // parts * stretch)
 
 
-def plan_pieces(frame_counts: list[int], world: int, stretches: list[int], splittable: bool = True) -> list[list[Piece]]:
+def plan_pieces(
+    frame_counts: list[int], world: int, stretches: list[int], splittable: list[bool] | None = None,
+) -> list[list[Piece]]:
     """Per process, the pieces of video it predicts. Whole videos, longest first, each to the
     process with the fewest frames so far (share_videos); while that leaves one process more than
     SPLIT_SLACK times an even share, the video whose piece is longest is cut into one more part
-    (at most one part per process and per stretch). The same on every process: a function of the
-    frame counts only."""
+    (at most one part per process and per stretch; only videos whose `splittable` is true, default
+    all). The same on every process: a function of the frame counts only."""
     parts = [1] * len(frame_counts)
+    splittable = [True] * len(frame_counts) if splittable is None else splittable
     even = sum(frame_counts) / max(world, 1)
     best: tuple[int, list[list[Piece]]] | None = None  # (longest share, plan)
     while True:
@@ -188,7 +192,7 @@ def plan_pieces(frame_counts: list[int], world: int, stretches: list[int], split
         longest_share = max(sum(pieces[i].stop - pieces[i].start for i in share) for share in shares)
         if best is None or longest_share < best[0]:  # a cut that shortens no share is not kept
             best = (longest_share, [[pieces[i] for i in share] for share in shares])
-        can_cut = [piece for piece in pieces if splittable
+        can_cut = [piece for piece in pieces if splittable[piece.video]
                    and parts[piece.video] < min(world, -(-frame_counts[piece.video] // stretches[piece.video]))]
         if longest_share <= SPLIT_SLACK * even or not can_cut:
             return best[1]
@@ -285,37 +289,44 @@ def predict_video_frames(
     info: VideoInfo, models: list[Model], batch_size: int, reader: str, device: torch.device,
     start: int = 0, stop: int | None = None,
 ) -> list[np.ndarray]:
-    """Every frame (or frames start..stop-1 for a single-frame model) through every model -> per
-    model (N, K, 3) x, y, likelihood. Results stream into pinned host memory without waiting on
-    the GPU; device memory does not grow with N. A short batch is padded to the full batch size
-    so that the network sees one shape only."""
+    """Every frame (or frames start..stop-1: a part, plan_pieces) through every model -> per model
+    (N, K, 3) x, y, likelihood. Results stream into pinned host memory without waiting on the GPU;
+    device memory does not grow with N. A short batch is padded to the full batch size so that the
+    network sees one shape only. A context model's part is decoded with the two frames on either
+    side of it (the CPU reader's range; DALI reads whole stretches: such videos stay whole), so
+    that its first and last frames see their neighbours as in the whole video."""
     pin = device.type == "cuda"
     stop = info.num_frames if stop is None else stop
     results = [torch.empty(stop - start, len(m.keypoint_names), 3, pin_memory=pin) for m in models]
-    done = 0
-    in_order = any(model.network.context_frames > 1 for model in models)
-    if in_order and (start, stop) != (0, info.num_frames):
-        raise ValueError("a context model predicts whole videos only")
-    batches = frame_batches(info, batch_size, reader, device, in_order, start, stop)
+    radius = max(model.network.context_frames for model in models) // 2
+    if radius and reader == "dali" and (start, stop) != (0, info.num_frames):
+        raise ValueError("a context model's part of a video needs the CPU reader (DALI reads whole stretches)")
+    first_read, stop_read = max(0, start - radius), min(info.num_frames, stop + radius)
+    batches = frame_batches(info, batch_size, reader, device, radius > 0, first_read, stop_read)
     if pin:  # cuDNN's choices and CUDA's lazy kernel loading happen now, while the decoder starts
         blank = torch.zeros(batch_size, 3, info.height, info.width, dtype=torch.uint8, device=device)
         for model in models:
             model.predict_tensor(blank)
-    windows = [model.window() for model in models]  # a context model answers 2 frames late
+    windows = [model.window(first_read, start) for model in models]  # a context model answers 2 frames late
+
+    def keep(result: torch.Tensor, answered: int, keypoints: torch.Tensor) -> None:
+        """The answers for frames start..stop-1 (a part's margin frames are answered elsewhere)."""
+        keypoints = keypoints[: max(0, stop - answered)]
+        result[answered - start : answered - start + len(keypoints)].copy_(keypoints, non_blocking=pin)
+
+    done = 0
     with tqdm(total=stop - start, desc=info.path.name, unit="frame", leave=False) as progress:
         for first, frames in batches:
             count = len(frames)
-            if first + count > stop or done + count > stop - start:
+            if first + count > stop_read or done + count > stop_read - first_read:
                 raise UserError(f"video {info.path}: more frames decoded than the container's {info.num_frames}: re-encode it")
             for window, result in zip(windows, results):
-                answered, keypoints = window.push(frames, first, pad_to=batch_size if pin else None)
-                answered -= start
-                result[answered : answered + len(keypoints)].copy_(keypoints, non_blocking=pin)
+                keep(result, *window.push(frames, first, pad_to=batch_size if pin else None))
             done += count
-            progress.update(count)
-        for window, result in zip(windows, results):
-            answered, keypoints = window.finish()
-            result[answered : answered + len(keypoints)].copy_(keypoints, non_blocking=pin)
+            progress.update(max(0, min(stop, first + count) - max(start, first)))
+        if stop_read == info.num_frames:  # the video's last frames, their neighbours held to its end
+            for window, result in zip(windows, results):
+                keep(result, *window.finish())
     if pin:
         torch.cuda.synchronize(device)
     return [result.numpy().astype(np.float64) for result in results]

@@ -133,6 +133,35 @@ def test_video_prediction_in_batches_of_any_size_equals_one_window(tmp_path):
     assert not torch.allclose(alone, expected)
 
 
+def test_a_context_models_parts_of_a_video_join_to_the_whole_videos_predictions(tmp_path):
+    """A video cut into parts across processes (lp.predict.plan_pieces): each part of a context
+    model is decoded with the two frames on either side, so the frames at the seams see the
+    neighbours they see in the whole video; the parts joined give the whole video's keypoints."""
+    from lp.cli import parse_train_args
+    from lp.data.video import probe_video
+    from lp.engine.loop import train
+    from lp.inference import Model
+    from lp.predict import part_bounds, predict_video_frames
+
+    write_project(tmp_path / "project")
+    train(parse_train_args(tiny_args(tmp_path / "project", tmp_path / "run", "--model.head", "heatmap_context",
+                                     "--train.max-steps", "2")))
+    model = Model.from_dir(tmp_path / "run", device="cpu")
+    torch.nn.init.normal_(model.network.head.project.weight, std=0.05)  # make neighbours matter
+    write_video(tmp_path / "v.mp4", num_frames=41, size_wh=(80, 60))
+    info = probe_video(tmp_path / "v.mp4")
+    cpu = torch.device("cpu")
+    whole = predict_video_frames(info, [model], 4, "cpu", cpu)[0]
+    for parts in (2, 3):
+        bounds = [part_bounds(41, 8, part, parts) for part in range(parts)]  # 6 stretches of 8 frames
+        joined = np.concatenate([predict_video_frames(info, [model], 4, "cpu", cpu, *b)[0] for b in bounds])
+        np.testing.assert_allclose(joined, whole, atol=1e-4)
+    alone = predict_video_frames(info, [model], 4, "cpu", cpu, 16, 24)[0]  # a middle part
+    np.testing.assert_allclose(alone, whole[16:24], atol=1e-4)
+    with pytest.raises(ValueError, match="needs the CPU reader"):
+        predict_video_frames(info, [model], 4, "dali", cpu, 16, 24)
+
+
 def test_context_model_exports_to_onnx_and_predicts_labeled_frames(tmp_path, capsys):
     from lp.cli import parse_train_args
     from lp.config import PredictConfig
