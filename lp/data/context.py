@@ -205,10 +205,11 @@ def load_context_images(
 
 NEIGHBOUR_LIKENESS = 0.6
 """Image files numbered next to a labeled frame are its video neighbours only if they differ from
-it by less than this fraction of what unrelated labeled frames differ by. Measured (mean absolute
-difference of 32x32 grey thumbnails): the flies' video frames t, t+1 0.001 of unrelated frames'
-difference; the example video's, 0.27 (t+2: 0.43); the example's labeled files img00 ... img92,
-which number 90 unrelated frames, 0.95."""
+it by less than this fraction of what unrelated labeled frames differ by (mean absolute
+difference of 32x32 grey thumbnails). Measured by bench/neighbour_likeness.py (BENCHMARKS.md,
+"Context frames: neighbours or not"): consecutive video frames 0.0005 (flies) to 0.29 (the
+example's video; 2 frames apart 0.46); the example's labeled files img00 ... img92, which number
+90 unrelated frames, 0.925."""
 
 
 def thumbnails(images: torch.Tensor) -> torch.Tensor:
@@ -217,16 +218,18 @@ def thumbnails(images: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.interpolate(grey, size=(32, 32), mode="area").flatten(1)
 
 
-def drop_unrelated_files(plan: ContextPlan, bank: torch.Tensor) -> None:
-    """Files numbered next to labeled frames that are not their video neighbours (a folder whose
-    numbers count labeled frames: img00, img01, ... each from another moment) are set aside, folder
-    by folder: their frames stand alone again, and the plan counts them so (plan.unrelated)."""
-    count = len(plan.rows)
-    if count < 4:  # too few labeled frames to tell what unrelated frames differ by
-        return
+def unrelated_difference(small: torch.Tensor) -> float:
+    """What frames far apart in a list differ by: the median over each frame and the one half the
+    list away (thumbnails)."""
+    return float((small - small.roll(len(small) // 2, 0)).abs().mean(1).median())
+
+
+def neighbour_likeness(plan: ContextPlan, bank: torch.Tensor) -> dict[str, tuple[list[int], float]]:
+    """Per folder of labeled frames with neighbours from image files: (those frames, the median
+    difference between each and its files at t-1 / t+1, as a fraction of unrelated_difference)."""
     small = thumbnails(bank)
-    labeled = small[:count]
-    unrelated = (labeled - labeled.roll(count // 2, 0)).abs().mean(1).median()  # frames far apart in the list
+    labeled = small[: len(plan.rows)]
+    unrelated = max(unrelated_difference(labeled), 1e-6)
     near = [CONTEXT_OFFSETS.index(-1), CONTEXT_OFFSETS.index(1)]
     folders: dict[str, list[tuple[int, float]]] = {}
     for i, relative in enumerate(plan.paths):
@@ -235,13 +238,21 @@ def drop_unrelated_files(plan: ContextPlan, bank: torch.Tensor) -> None:
             continue
         difference = (small[rows] - labeled[i]).abs().mean(1).mean().item()
         folders.setdefault(str(Path(relative).parent), []).append((i, difference))
-    for folder, frames in folders.items():
-        likeness = float(np.median([d for _, d in frames])) / max(float(unrelated), 1e-6)
+    return {folder: ([i for i, _ in frames], float(np.median([d for _, d in frames])) / unrelated)
+            for folder, frames in folders.items()}
+
+
+def drop_unrelated_files(plan: ContextPlan, bank: torch.Tensor) -> None:
+    """Files numbered next to labeled frames that are not their video neighbours (a folder whose
+    numbers count labeled frames: img00, img01, ... each from another moment) are set aside, folder
+    by folder: their frames stand alone again, and the plan counts them so (plan.unrelated)."""
+    if len(plan.rows) < 4:  # too few labeled frames to tell what unrelated frames differ by
+        return
+    for folder, (frames, likeness) in neighbour_likeness(plan, bank).items():
         if likeness > NEIGHBOUR_LIKENESS:
-            for i, _ in frames:
+            for i in frames:
                 if (plan.rows[i] == i).sum() <= 1:  # counted as having all four from files
                     plan.from_files -= 1
                     plan.alone += 1
                 plan.rows[i] = i
             plan.unrelated.append((folder, len(frames), likeness))
-
