@@ -181,3 +181,14 @@ def test_dali_reads_a_part_of_a_video_as_the_cpu_reader_does():
             got[first + offset] = frame
     assert sorted(got) == list(range(start, stop))
     assert max(np.abs(got[i].astype(int) - cpu[i].astype(int)).max() for i in got) == 0  # as the whole video's frames
+
+
+def test_compiled_semi_steps_equal_eager_ones_on_the_gpu(tmp_path, monkeypatch):
+    """The same as tests/engine/test_train.py's CPU test, through CUDA graphs (fp32, no TF32)."""
+    from accelerate import Accelerator
+
+    from tests.engine.test_train import compare_compiled_with_eager
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    compare_compiled_with_eager(tmp_path, lambda: Accelerator(), "auto")
