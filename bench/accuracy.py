@@ -26,6 +26,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,21 +79,30 @@ def track_stats(xy: np.ndarray, pca_fit, dense: tuple | None) -> dict:
     if pca_fit is not None:
         row["video_pca_error_mean"] = float(np.nanmean(compute_pca_errors(pca_fit, xy)[0]))
     if dense is not None:
-        frames, labels, names = dense
+        frames, labels, names, label_jump = dense
         errors = np.linalg.norm(xy[frames] - labels, axis=-1)
-        row |= error_stats(errors, "dense") | off_by_10px(xy[frames], labels, errors, names)
+        row |= error_stats(errors, "dense") | off_by_10px(xy[frames], labels, errors, names, label_jump)
     return row
 
 
-def off_by_10px(xy: np.ndarray, labels: np.ndarray, errors: np.ndarray, names: list[str]) -> dict:
+def off_by_10px(xy: np.ndarray, labels: np.ndarray, errors: np.ndarray, names: list[str], label_jump: np.ndarray) -> dict:
     """Where the keypoints off by > 10 px are: the share of each body part's labeled keypoints
-    (names <animal>_<part> grouped by part), and, with several animals, the share of all labeled
-    keypoints that are > 10 px off and nearer the same part of another animal (identity swaps)."""
+    (names <animal>_<part> grouped by part); as shares of all labeled keypoints, those > 10 px off
+    and nearer another labeled keypoint of the frame than their own label (on another body
+    part), those where the label itself jumps > 10 px from its neighbours' (label_jump (F, K):
+    the label's distance from the median of the labels of frames t-2, t-1, t+1, t+2), and,
+    with several animals, those nearer the same part of another animal (identity swaps)."""
     labeled = np.isfinite(errors)
     parts = [name.split("_", 1)[-1] for name in names]
     by_part = {part: float((errors[:, [p == part for p in parts]] > 10).sum() / labeled[:, [p == part for p in parts]].sum())
                for part in dict.fromkeys(parts)}
-    row = {"dense_over_10px_by_part": {part: round(share, 4) for part, share in by_part.items()}}
+    off = errors > 10
+    to_others = np.linalg.norm(xy[:, :, None] - labels[:, None, :], axis=-1)  # (F, K predicted, K labeled)
+    to_others[:, np.arange(len(names)), np.arange(len(names))] = np.inf
+    nearest_other = np.where(np.isnan(to_others), np.inf, to_others).min(axis=2)
+    row = {"dense_over_10px_by_part": {part: round(share, 4) for part, share in by_part.items()},
+           "dense_over_10px_on_other_part": float((off & (nearest_other < errors))[labeled].mean()),
+           "dense_over_10px_label_jump": float((off & (label_jump > 10))[labeled].mean())}
     animals = {name.split("_", 1)[0] for name in names if "_" in name}
     if len(animals) > 1:
         swapped = np.zeros_like(labeled)
@@ -105,24 +115,35 @@ def off_by_10px(xy: np.ndarray, labels: np.ndarray, errors: np.ndarray, names: l
     return row
 
 
-def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """A labels CSV whose first column is the video frame index -> (frames, labels (F, K, 2), names)
-    of the frames not in `skip` (those used for training)."""
+def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """A labels CSV whose first column is the video frame index -> (frames, labels (F, K, 2), names,
+    label jumps (F, K)) of the frames not in `skip` (those used for training); a label's jump is
+    its distance from the median of the labels of frames t-2, t-1, t+1, t+2 (NaN without them)."""
     table = pd.read_csv(path, header=[0, 1, 2], index_col=0)
     labels = np.stack([table.xs(c, axis=1, level=2).droplevel(0, axis=1)[names].to_numpy(float) for c in "xy"], -1)
     frames = table.index.to_numpy(int)
+    by_frame = np.full((frames.max() + 5, len(names), 2), np.nan)
+    by_frame[frames + 2] = labels  # two empty frames either side
+    neighbours = np.stack([by_frame[frames + 2 + offset] for offset in (-2, -1, 1, 2)])
+    with warnings.catch_warnings():  # a keypoint unlabeled in all four: NaN, as meant
+        warnings.simplefilter("ignore", RuntimeWarning)
+        jump = np.linalg.norm(labels - np.nanmedian(neighbours, axis=0), axis=-1)
     keep = np.array([f not in skip for f in frames])
-    return frames[keep], labels[keep], names
+    return frames[keep], labels[keep], names, jump[keep]
 
 
-def ensemble_row(args, kind: str, saved: list) -> dict:
-    """EKS over the saved tracks of one configuration's seeds, scored like a single run."""
-    smoothed = eks_smooth(np.stack([s["xy"] for s in saved]), np.stack([s["likelihood"] for s in saved]))
+def saved_row(args, kind: str, saved: list, seed: int = -1) -> dict:
+    """Saved tracks scored like a single run: one run's (seed), or EKS over several seeds'."""
+    if len(saved) == 1:
+        xy, config, extra = saved[0]["xy"], kind, {"rescored": True}
+    else:
+        xy = eks_smooth(np.stack([s["xy"] for s in saved]), np.stack([s["likelihood"] for s in saved])).xy
+        config, extra = f"{kind}+eks{len(saved)}", {}
     names = [str(n) for n in saved[0]["names"]]
     dense = read_dense(args.dense_labels, names, set(saved[0]["used"].tolist())) if args.dense_labels else None
-    return {"bench": "accuracy", "tag": args.tag, "device": DEVICE, "config": f"{kind}+eks{len(saved)}", "seed": -1,
+    return {"bench": "accuracy", "tag": args.tag, "device": DEVICE, "config": config, "seed": seed,
             "steps": int(saved[0]["steps"]), "arch": str(saved[0]["arch"]), "data": args.data_dir.name,
-            **track_stats(smoothed.xy, None, dense)}
+            **extra, **track_stats(xy, None, dense)}
 
 
 def main() -> None:
@@ -137,6 +158,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
     parser.add_argument("--save-tracks", type=Path, help="keep each run's video predictions here (for --ensemble-tracks)")
     parser.add_argument("--ensemble-tracks", type=Path, help="only: EKS ensembles of the saved tracks of each --configs")
+    parser.add_argument("--score-tracks", type=Path, help="only: score each saved track of each --configs again, one row each")
     parser.add_argument("--tag", default="", help="a label stored in every JSON line (e.g. train20)")
     parser.add_argument("--summarize", type=Path, nargs="+", help="only print the summary of these JSON-lines files")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="flags for every run")
@@ -156,11 +178,14 @@ def main() -> None:
             with open(args.json, "a") as handle:
                 handle.write(json.dumps(row) + "\n")
 
-    if args.ensemble_tracks:
+    if args.ensemble_tracks or args.score_tracks:
         for kind in args.configs:
-            saved = sorted(args.ensemble_tracks.glob(f"{args.data_dir.name}_{args.tag}_{kind}_seed*.npz"))
-            if len(saved) > 1:
-                report(ensemble_row(args, kind, [np.load(path) for path in saved]))
+            saved = sorted((args.ensemble_tracks or args.score_tracks).glob(f"{args.data_dir.name}_{args.tag}_{kind}_seed*.npz"))
+            if args.score_tracks:
+                for path in saved:
+                    report(saved_row(args, kind, [np.load(path)], int(re.search(r"seed(\d+)$", path.stem).group(1))))
+            elif len(saved) > 1:
+                report(saved_row(args, kind, [np.load(path) for path in saved]))
         return
     rows = []
     for kind in args.configs:

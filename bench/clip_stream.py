@@ -2,6 +2,8 @@
 resized to --size, as float in [0, 1] on the device), DALI (GPU) or PyAV (CPU) reader.
 
     python bench/clip_stream.py --reader dali --size 256 --clip-length 16 --clips 4 --steps 200
+    python bench/clip_stream.py --make-video DIR   # a long video with a key frame every 250 frames, then:
+    python bench/clip_stream.py --reader cpu --shuffle --videos DIR --clips 1 --steps 400
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ def main() -> None:
     parser.add_argument("--shuffle", action="store_true", help="clips at random starts (default: in order)")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--json", type=Path, help="append the result as one JSON line here")
+    parser.add_argument("--make-video", type=Path, help="only: write DIR/long.mp4 (8000 frames, 400x400, H.264, "
+                        "a key frame every 250 frames) for --videos DIR")
     args = parser.parse_args()
+    if args.make_video:
+        from bench.cpu_decode import make_video
+
+        args.make_video.mkdir(parents=True, exist_ok=True)
+        print(make_video(args.make_video / "long.mp4", "400x400", 8000, "yuv420p", gop=250))
+        return
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cfg = UnlabeledConfig(video_dir=args.videos, clip_length=args.clip_length, clips_per_step=args.clips, reader=args.reader,

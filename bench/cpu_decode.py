@@ -92,11 +92,12 @@ def conversion_speed(size: str, thread_counts: list[int], frames: int = 40) -> N
                           "frames_per_s": round(rate, 1)}), flush=True)
 
 
-def make_video(path: Path, size: str, frames: int, pixel_format: str) -> str:
-    """An H.264 video of `frames` frames at size WxH in `pixel_format`; returns how it was made."""
+def make_video(path: Path, size: str, frames: int, pixel_format: str, gop: int = 60) -> str:
+    """An H.264 video of `frames` frames at size WxH in `pixel_format`, a key frame at least every
+    `gop` frames; returns how it was made."""
     if shutil.which("ffmpeg"):
         subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30",
-                        "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", pixel_format, "-g", "60", str(path)],
+                        "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", pixel_format, "-g", str(gop), str(path)],
                        check=True)
         return "ffmpeg testsrc2"
     import av
@@ -107,7 +108,7 @@ def make_video(path: Path, size: str, frames: int, pixel_format: str) -> str:
     texture = rng.integers(0, 64, (height, width + frames, 3), dtype=np.uint8)  # slides one pixel a frame
     y, x = np.mgrid[:height, :width]
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30, options={"g": "60", "preset": "veryfast"})
+        stream = container.add_stream("libx264", rate=30, options={"g": str(gop), "preset": "veryfast"})
         stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
         for t in range(frames):
             picture = texture[:, t : t + width].copy()

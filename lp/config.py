@@ -55,7 +55,9 @@ class DataConfig:
     DeepLabCut's .h5, COCO keypoints .json, SLEAP .slp or NWB .nwb (the last two need
     `pip install 'lp[formats]'`; several animals need SLEAP tracks and become <track>_<node>)."""
     image_height: int = 256
-    """Height in pixels every frame is resized to before the network; a multiple of 32."""
+    """Height in pixels every frame is resized to before the network; a multiple of 32. For
+    large frames with small body parts raise both sides: on 1024x1024 flies, 512 instead of 256
+    took the median error from 1.5 to 0.8 px (BENCHMARKS.md), for 4x the pixels per step."""
     image_width: int = 256
     """Width in pixels every frame is resized to before the network; a multiple of 32."""
     val_fraction: float = 0.1
@@ -145,7 +147,8 @@ class UnlabeledConfig:
     """Clips come in stretches of up to 256 consecutive frames (one seek per stretch; consecutive
     steps take consecutive clips). False: the stretches follow each other through the videos, each
     process taking every n-th (a video's last frames that fill no whole stretch are not used).
-    True: each stretch starts at a random frame. Both readers read the same clips."""
+    True: each stretch starts at a random frame, moved back to the key frame before it where that
+    is less than a stretch back (the decoder starts there anyway). Both readers read the same clips."""
     augment: bool = False
     """Augment each clip (one random transform for the whole clip; predictions are mapped back to
     original-frame pixels before any loss)."""
@@ -319,8 +322,9 @@ class LoopConfig:
     """Use the channels-last memory layout on GPUs (faster convolutions)."""
     compile: bool = False
     """GPU only: compile the batch pipeline, and the network with every loss term, into CUDA
-    graphs (torch.compile). About 2-2.8x faster training on an H100 with ResNet-50 (BENCHMARKS.md),
-    after about a minute of compilation: worth it for runs of several thousand steps."""
+    graphs (torch.compile). With ResNet-50: about 2.5x faster supervised steps on an H100, and
+    5.6x faster semi-supervised bf16 steps on an H200 (BENCHMARKS.md), after about a minute of
+    compilation: worth it for runs of several thousand steps."""
     sync_batchnorm: bool = False
     """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each
     process's share of it. Slower; worth it when each process holds only a few frames."""

@@ -102,6 +102,9 @@ class VideoInfo:
     """Degrees (0, 90, 180, 270) by which the stored pictures are turned counterclockwise for
     display (the container's display matrix). Readers return displayed frames; width and height
     above are the displayed ones, so predictions are in displayed pixels."""
+    keyframes: tuple[int, ...] = ()
+    """Indices (display order) of the key frames, where decoding can start without decoding
+    earlier frames first; () where not known."""
 
 
 def probe_video(path: Path) -> VideoInfo:
@@ -120,11 +123,13 @@ def probe_video(path: Path) -> VideoInfo:
                 raise UserError(f"{path} has no video stream (or only an empty one): check that the recording is not empty")
             stream = container.streams.video[0]
             listed = stream.frames  # the container's index (0 where the format keeps none)
-            pts = np.array([p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0])
-            if len(pts) == 0:
+            packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.pts is not None and p.size > 0]
+            if not packets:
                 raise UserError(f"video {path} has no frames: check that the recording is not empty")
             fps = float(stream.average_rate or stream.guessed_rate or 0)
-            pts = np.sort(pts)
+            pts, key = np.array([p for p, _ in packets]), np.array([k for _, k in packets])
+            order = np.argsort(pts, kind="stable")  # decode order -> display order
+            pts, keyframes = pts[order], tuple(np.flatnonzero(key[order]).tolist())
             steps = np.diff(pts)
             step = int(np.median(steps)) if len(steps) else 1
             container.seek(0)  # the first picture: its format and its display rotation
@@ -134,7 +139,7 @@ def probe_video(path: Path) -> VideoInfo:
             rotation = round(picture.rotation / 90) % 4 * 90
             width, height = (stream.height, stream.width) if rotation in (90, 270) else (stream.width, stream.height)
             info = VideoInfo(path, len(pts), fps, width, height, stream.codec_context.name, int(pts[0]), step,
-                             picture.format.name, rotation)
+                             picture.format.name, rotation, keyframes)
     except av.error.FFmpegError as error:
         raise UserError(f"video {path}: reading failed ({error}): {_reencode_hint(path)}") from None
     if listed > info.num_frames:  # the index lists frames whose data is not in the file

@@ -44,8 +44,12 @@ def test_cpu_clips_equal_sequential_frames_and_depend_on_step_and_rank(videos, s
     again = schedule_of(videos, 5, 3, seed=0, rank=0, world=2, shuffle=shuffle)
     other_rank = schedule_of(videos, 5, 3, seed=0, rank=1, world=2, shuffle=shuffle)
     assert schedule.clip_starts(4) == again.clip_starts(4)  # reproducible: resuming reads the same clips
-    for step in range(10):  # at every step each process reads clips of its own
-        assert not set(schedule.clip_starts(step)) & set(other_rank.clip_starts(step))
+    # in order, at every step each process reads clips of its own; shuffled, each draws its own
+    # stretches (which may coincide: these short videos have one key frame, where all start)
+    assert any(schedule.clip_starts(step) != other_rank.clip_starts(step) for step in range(10))
+    if not shuffle:
+        for step in range(10):
+            assert not set(schedule.clip_starts(step)) & set(other_rank.clip_starts(step))
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -67,7 +71,26 @@ def test_shuffled_clips_come_in_stretches(videos):
         (video, first), *rest = starts[4 * stretch : 4 * stretch + 4]
         assert rest == [(video, first + 5), (video, first + 10), (video, first + 15)]  # consecutive clips
         assert first + 20 <= schedule.infos[video].num_frames
-    assert len({starts[4 * k] for k in range(10)}) > 3  # stretches start at random places
+
+
+def test_shuffled_stretches_start_at_the_key_frame_before_a_random_frame(tmp_path):
+    """A shuffled stretch starts at a random frame moved back to the key frame before it, where
+    that is less than a stretch back (a decoder starts there anyway); farther, at the frame."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_video(folder / "a.mp4", num_frames=20, seed=1)  # the shortest: stretches of 20 frames
+    write_video(folder / "b.mp4", num_frames=120, seed=2, options={"x264-params": "keyint=8:min-keyint=8:scenecut=0"})
+    write_video(folder / "c.mp4", num_frames=120, seed=3)  # one key frame, at 0
+    schedule = schedule_of(folder, 5, 1, seed=0, rank=0, shuffle=True)
+    assert schedule.stretch_frames == 20 and schedule.infos[1].keyframes == tuple(range(0, 120, 8))
+    firsts: dict[int, list[int]] = {0: [], 1: [], 2: []}
+    for k in range(300):
+        video, first = schedule.stretch(k)
+        firsts[video].append(first)
+        assert 0 <= first <= schedule.infos[video].num_frames - 20
+    assert set(firsts[0]) <= {0}  # (drawn in proportion to the starts it leaves room for: one)
+    assert all(f % 8 == 0 for f in firsts[1]) and len(set(firsts[1])) == 13  # every key frame that leaves room
+    assert all(f == 0 or f >= 20 for f in firsts[2]) and len(set(firsts[2])) > 20  # past a stretch: the random frame
 
 
 def test_clips_in_order_walk_stretch_after_stretch(videos):
