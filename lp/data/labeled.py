@@ -16,6 +16,10 @@ from lp.data.split import compute_split, split_names
 from lp.errors import UserError
 
 
+SHRINK_NOTICE = 3.0
+"""Frames shrunk this many times (or more) on each side get a start-up line about resolution."""
+
+
 @dataclass
 class LabeledData:
     frames: LabeledFrames
@@ -41,6 +45,18 @@ class LabeledData:
     @property
     def split_of_frame(self) -> list[str]:
         return split_names(self.split, len(self.frames.image_paths))
+
+    def resolution_notice(self) -> str:
+        """A start-up line when the frames are shrunk SHRINK_NOTICE times or more on each side to
+        reach the network input (small body parts lose detail there), else ""."""
+        height, width = self.image_hw
+        frame_w, frame_h = (int(v) for v in np.median(self.sizes, axis=0))
+        shrink = min(frame_w / width, frame_h / height)
+        if shrink < SHRINK_NOTICE:
+            return ""
+        return (f"frames of {frame_w}x{frame_h} are shrunk {shrink:.1f}x to the network's {width}x{height}; for small "
+                f"body parts raise --data.image-height/--data.image-width (on 1024x1024 flies, 512 instead of 256 "
+                "halved the median error: BENCHMARKS.md)")
 
     def to_original(self, xy: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
         """(N, K, 2) network-input pixels of the frames `indices` (default all) -> original pixels."""

@@ -130,3 +130,16 @@ def test_malformed_h5_and_coco_are_one_line(tmp_path):
         with pytest.raises(UserError, match=says) as error:
             read_labels(tmp_path / name)
         assert "\n" not in str(error.value)
+
+
+def test_a_run_on_large_frames_says_how_much_they_are_shrunk(tmp_path):
+    from lp.config import DataConfig
+    from lp.data.labeled import load_labeled_data
+    from tests.conftest import EXAMPLE, write_project
+
+    write_project(tmp_path, num_frames=6, size_wh=(1024, 800))
+    notice = load_labeled_data(DataConfig(data_dir=tmp_path, val_fraction=0.2, test_fraction=0.2)).resolution_notice()
+    assert "1024x800 are shrunk 3.1x to the network's 256x256" in notice and "--data.image-height" in notice
+    bigger = DataConfig(data_dir=tmp_path, image_height=512, image_width=512, val_fraction=0.2, test_fraction=0.2)
+    assert load_labeled_data(bigger).resolution_notice() == ""  # 2x: no line
+    assert load_labeled_data(DataConfig(data_dir=EXAMPLE)).resolution_notice() == ""  # 406x396: 1.6x
