@@ -272,8 +272,8 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
             f" train/val/test frames, {cfg.model.backbone.arch} {cfg.model.head} on {device}"
             f" ({world} process{'es' * (world > 1)}, {cfg.train.precision}) -> {run_dir}"
         )
-        if data.resolution_notice():
-            print(f"lp: {data.resolution_notice()}")
+        if notice := data.resolution_notice():
+            print(f"lp: {notice}")
         if data.context_summary:
             print(f"lp: {data.context_summary}")
         if stream is not None:
