@@ -40,7 +40,7 @@ from lp.cli import parse_train_args  # noqa: E402
 from lp.config import PcaSingleviewLossConfig  # noqa: E402
 from lp.data.labels import read_labels  # noqa: E402
 from lp.engine.loop import train  # noqa: E402
-from lp.ensemble import eks_smooth  # noqa: E402
+from lp.ensemble import combine, eks_smooth  # noqa: E402
 from lp.inference import Model, compute_temporal_norm  # noqa: E402
 from lp.losses.pca_singleview import fit_singleview  # noqa: E402
 from lp.models.pca import compute_pca_errors  # noqa: E402
@@ -133,12 +133,14 @@ def read_dense(path: Path, names: list[str], skip: set[int]) -> tuple[np.ndarray
 
 
 def saved_row(args, kind: str, saved: list, seed: int = -1) -> dict:
-    """Saved tracks scored like a single run: one run's (seed), or EKS over several seeds'."""
+    """Saved tracks scored like a single run: one run's (seed), or an ensemble (EKS, mean or
+    median: --ensemble-method) over several seeds'."""
     if len(saved) == 1:
         xy, config, extra = saved[0]["xy"], kind, {"rescored": True}
     else:
-        xy = eks_smooth(np.stack([s["xy"] for s in saved]), np.stack([s["likelihood"] for s in saved])).xy
-        config, extra = f"{kind}+eks{len(saved)}", {}
+        method = args.ensemble_method
+        xy = combine(np.stack([s["xy"] for s in saved]), np.stack([s["likelihood"] for s in saved]), method).xy
+        config, extra = f"{kind}+{method}{len(saved)}", {}
     names = [str(n) for n in saved[0]["names"]]
     dense = read_dense(args.dense_labels, names, set(saved[0]["used"].tolist())) if args.dense_labels else None
     return {"bench": "accuracy", "tag": args.tag, "device": DEVICE, "config": config, "seed": seed,
@@ -157,7 +159,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few steps of a small network, one seed")
     parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
     parser.add_argument("--save-tracks", type=Path, help="keep each run's video predictions here (for --ensemble-tracks)")
-    parser.add_argument("--ensemble-tracks", type=Path, help="only: EKS ensembles of the saved tracks of each --configs")
+    parser.add_argument("--ensemble-tracks", type=Path, help="only: ensembles of the saved tracks of each --configs")
+    parser.add_argument("--ensemble-method", default="eks", choices=["eks", "mean", "median"],
+                        help="how --ensemble-tracks combines the seeds")
     parser.add_argument("--score-tracks", type=Path, help="only: score each saved track of each --configs again, one row each")
     parser.add_argument("--tag", default="", help="a label stored in every JSON line (e.g. train20)")
     parser.add_argument("--summarize", type=Path, nargs="+", help="only print the summary of these JSON-lines files")

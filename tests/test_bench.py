@@ -4,6 +4,10 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -16,3 +20,28 @@ def test_accuracy_quick_runs_and_reports_each_configuration(tmp_path):
     assert [row["config"] for row in rows] == ["supervised", "semi"]
     for row in rows:
         assert row["test_px_mean"] > 0 and 0 <= row["test_over_10px"] <= 1 and row["video_temporal_norm_mean"] >= 0
+
+
+def test_ensemble_of_saved_tracks_by_each_method(tmp_path):
+    """--ensemble-tracks scores saved tracks' ensemble against dense labels: with one of three
+    seeds far off on every frame, the median lands on the labels and the mean does not."""
+    frames, names = 12, ["fly1_head", "fly1_tail"]
+    rng = np.random.default_rng(0)
+    labels = rng.uniform(20, 80, size=(frames, len(names), 2))
+    columns = pd.MultiIndex.from_tuples([("lp", name, c) for name in names for c in "xy"], names=["scorer", "bodyparts", "coords"])
+    pd.DataFrame(labels.reshape(frames, -1), columns=columns).to_csv(tmp_path / "dense.csv")
+    data_dir = tmp_path / "flies"
+    data_dir.mkdir()
+    for seed, offset in enumerate([0.0, 0.0, 30.0]):
+        np.savez(tmp_path / f"flies_t_semi_seed{seed}.npz", xy=labels + offset, likelihood=np.ones(labels.shape[:2]),
+                 names=np.array(names), used=np.array([0]), steps=10, arch="resnet18")
+    out = tmp_path / "rows.jsonl"
+    for method in ("median", "mean"):
+        done = subprocess.run([sys.executable, "bench/accuracy.py", "--configs", "semi", "--data-dir", str(data_dir), "--tag", "t",
+                               "--dense-labels", str(tmp_path / "dense.csv"), "--ensemble-tracks", str(tmp_path),
+                               "--ensemble-method", method, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    median, mean = [json.loads(line) for line in out.read_text().splitlines()]
+    assert (median["config"], mean["config"]) == ("semi+median3", "semi+mean3")
+    assert median["dense_px_mean"] < 1e-9 and median["dense_over_10px"] == 0
+    assert mean["dense_px_mean"] == pytest.approx(10 * np.sqrt(2)) and mean["dense_over_10px"] == 1
