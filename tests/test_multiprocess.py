@@ -25,13 +25,22 @@ TWO_PROCESSES = pytest.mark.skipif(
 )
 
 
-def launch(out: Path, args: list[str]) -> list[dict]:
-    done = subprocess.run([*LAUNCH, str(ROOT / "tests/multiprocess_run.py"), str(out), *args],
+FOUR_PROCESSES = pytest.mark.skipif(
+    torch.cuda.is_available() and torch.cuda.device_count() < 4, reason="four processes need four GPUs on a GPU machine"
+)
+
+
+def launch(out: Path, args: list[str], processes: int = 2) -> list[dict]:
+    done = subprocess.run([*with_processes(processes), str(ROOT / "tests/multiprocess_run.py"), str(out), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
-    ranks = [dict(np.load(out / f"rank{r}.npz")) for r in (0, 1)]
-    assert all(int(r["world"]) == 2 for r in ranks)  # two processes really ran
+    ranks = [dict(np.load(out / f"rank{r}.npz")) for r in range(processes)]
+    assert all(int(r["world"]) == processes for r in ranks)  # that many processes really ran
     return ranks
+
+
+def with_processes(processes: int) -> list[str]:
+    return [str(processes) if flag == "2" else flag for flag in LAUNCH]
 
 
 def weights_of(rank: dict) -> dict:
@@ -136,3 +145,47 @@ def test_two_processes_train_the_context_head_in_step(project, tmp_path):
             continue
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
     assert np.abs(first["head.project.weight"]).max() > 0  # the neighbours' path was trained
+
+
+@FOUR_PROCESSES
+def test_four_processes_killed_mid_run_resume_with_four(project, tmp_path):
+    """Four processes killed (SIGKILL to every one, while checkpoints come every 2 steps, so
+    the kill may land in a save) resume with four processes from the last complete state and
+    finish with bit-identical parameters."""
+    import signal
+    import time
+
+    from lp.engine.checkpoint import load_exported
+
+    run = tmp_path / "run"
+    args = tiny_args(project, run, "--train.max-steps", "10000")
+    log = tmp_path / "killed.log"
+    with open(log, "w") as handle:  # a file, not a pipe: a full pipe would stall the run
+        started = subprocess.Popen([*with_processes(4), str(ROOT / "tests/multiprocess_run.py"), str(tmp_path / "out0"),
+                                    *args], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    step = 0
+    while step < 6 and time.monotonic() < deadline and started.poll() is None:
+        time.sleep(0.2)
+        try:
+            step = int(load_exported(run / "model_last.safetensors")[1]["step"])
+        except (FileNotFoundError, OSError, ValueError):
+            pass  # not written yet
+    # every process at once, as a job scheduler's kill does (the launcher starts its workers in
+    # process groups of their own, so killing its group would leave them running)
+    import psutil
+
+    for process in [psutil.Process(started.pid), *psutil.Process(started.pid).children(recursive=True)]:
+        process.send_signal(signal.SIGKILL)
+    started.wait()
+    assert step >= 6, log.read_text()[-3000:]
+    step = int(load_exported(run / "model_last.safetensors")[1]["step"])  # where the kill left it
+    ranks = launch(tmp_path / "out", ["--run.resume-from", str(run), "--train.max-steps", str(step + 6)], processes=4)
+    assert int(load_exported(run / "model_last.safetensors")[1]["step"]) == step + 6
+    weights = [weights_of(rank) for rank in ranks]
+    for name in weights[0]:
+        if "running_" in name or "num_batches" in name:
+            continue
+        for other in weights[1:]:
+            np.testing.assert_array_equal(weights[0][name], other[name], err_msg=name)
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith("state")) == ["state"]

@@ -4,6 +4,7 @@ small training state saved with accelerate's resumable state."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -19,6 +20,34 @@ def export_model(
     state = {k: v.detach().contiguous().cpu() for k, v in weights.items()}
     metadata = {"keypoint_names": json.dumps(keypoint_names), "step": str(step), "val_pixel_error": str(val_px)}
     atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=metadata))
+
+
+def save_resumable_state(accelerator, run_dir: Path) -> None:
+    """accelerate's resumable state (every process takes part), swapped in whole: written to
+    state.new/, then renamed over state/, so that a run killed at any moment keeps one complete
+    state to resume from (accelerate writes its files in place, one by one)."""
+    new, current, old = run_dir / "state.new", run_dir / "state", run_dir / "state.old"
+    if accelerator.is_main_process and new.exists():
+        shutil.rmtree(new)  # left by a save that was killed
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(new))
+    accelerator.wait_for_everyone()  # every process has written its part
+    if accelerator.is_main_process:
+        if current.exists():
+            current.rename(old)
+        new.rename(current)
+        if old.exists():
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+
+
+def resumable_state(run_dir: Path) -> Path | None:
+    """The complete state to resume a run from: state/, or state.old/ when the run was killed
+    between the two renames of save_resumable_state; None before the first checkpoint."""
+    for name in ("state", "state.old"):
+        if (Path(run_dir) / name).is_dir():
+            return Path(run_dir) / name
+    return None
 
 
 def load_exported(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -27,7 +27,9 @@ from lp.data.heatmaps import compute_heatmaps
 from lp.data.labeled import LabeledData, load_labeled_data
 from lp.data.unlabeled import ClipStream, clips_to_original
 from lp.engine.distributed import run_all_or_none
-from lp.engine.checkpoint import BestWeights, TrainState, export_model, exported_model_path, load_exported
+from lp.engine.checkpoint import (
+    BestWeights, TrainState, export_model, exported_model_path, load_exported, resumable_state, save_resumable_state,
+)
 from lp.engine.evaluate import predict_images
 from lp.engine.sampler import BatchSampler
 from lp.engine.schedule import backbone_trainable, compute_lr
@@ -195,7 +197,7 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
             f"({cfg.train.grad_accum_steps}) times the number of processes ({world})"
         )
     resume_dir = cfg.run.resume_from
-    if resume_dir is not None and not (Path(resume_dir) / "state").is_dir():
+    if resume_dir is not None and resumable_state(resume_dir) is None:
         raise UserError(
             f"--run.resume-from {resume_dir}: the run stopped before its first checkpoint (state/ is written every "
             f"--train.checkpoint-every-steps {cfg.train.checkpoint_every_steps} steps), so there is nothing to resume: "
@@ -240,7 +242,7 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     state = TrainState()
     accelerator.register_for_checkpointing(state)
     if resume_dir is not None:
-        accelerator.load_state(str(Path(resume_dir) / "state"))
+        accelerator.load_state(str(resumable_state(resume_dir)))
         if is_main:
             print(f"lp: resuming {resume_dir} from step {state.step} of {cfg.train.max_steps}")
     stream = None
@@ -399,7 +401,7 @@ def validate(run: Run, step: int) -> None:
 
 def save_checkpoint(run: Run) -> None:
     """Resumable state (every process takes part), and the exported last and best models."""
-    run.accelerator.save_state(str(run.run_dir / "state"))
+    save_resumable_state(run.accelerator, run.run_dir)
     if run.accelerator.is_main_process:
         names, state = run.data.frames.keypoint_names, run.state
         export_model(run.run_dir / "model_last.safetensors", run.network.state_dict(), names, state.step, state.best_val_px)

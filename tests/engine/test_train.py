@@ -1,6 +1,8 @@
 """Short end-to-end runs on the CPU: outputs, resume, bad input."""
 
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,6 +70,50 @@ def test_run_resumes_from_another_directory(tmp_path, monkeypatch, capsys):
     result = run(["--run.resume-from", str(tmp_path / "first/runs/a"), "--train.max-steps", "6"])
     assert result.run_dir == tmp_path / "first/runs/a" and len(result.step_times_s) == 2
     assert "resuming " + str(tmp_path / "first/runs/a") + " from step 4 of 6" in capsys.readouterr().out
+
+
+class Killed(BaseException):
+    """Stands for the process being killed (raised where a kill could land)."""
+
+
+def test_a_run_killed_while_saving_resumes_from_the_last_complete_state(project, tmp_path, monkeypatch, capsys):
+    """Killed half-way through writing the step-4 state (its first file written, the rest not):
+    the step-2 state is intact and the run resumes from it; killed between the two renames that
+    swap a new state in, it resumes from the state that was being replaced."""
+    from accelerate import Accelerator
+
+    real_save = Accelerator.save_state
+    run_dir = tmp_path / "run"
+
+    def killed_in_save(self, output_dir=None, **kwargs):
+        if _saved_step(run_dir) == 2:  # the second checkpoint: write one file, then die
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            (Path(output_dir) / "model.safetensors").write_bytes(b"half")
+            raise Killed
+        return real_save(self, output_dir, **kwargs)
+
+    monkeypatch.setattr(Accelerator, "save_state", killed_in_save)
+    with pytest.raises(Killed):
+        run(tiny_args(project, run_dir, "--train.max-steps", "6"))
+    assert (run_dir / "state.new").is_dir() and (run_dir / "state").is_dir()
+    monkeypatch.setattr(Accelerator, "save_state", real_save)
+    capsys.readouterr()
+    result = run(["--run.resume-from", str(run_dir)])
+    assert "from step 2 of 6" in capsys.readouterr().out and len(result.step_times_s) == 4
+    assert _saved_step(run_dir) == 6 and not (run_dir / "state.new").exists()
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("state")) == ["state"]
+
+    # killed after state/ was renamed to state.old/, before state.new/ took its place
+    (run_dir / "state").rename(run_dir / "state.old")
+    result = run(["--run.resume-from", str(run_dir), "--train.max-steps", "8"])
+    assert "from step 6 of 8" in capsys.readouterr().out and len(result.step_times_s) == 2
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("state")) == ["state"]
+
+
+def _saved_step(run_dir: Path) -> int:
+    """The step of the last exported model (0 before the first)."""
+    path = run_dir / "model_last.safetensors"
+    return int(load_exported(path)[1]["step"]) if path.exists() else 0
 
 
 def test_resume_before_the_first_checkpoint_says_so(project, tmp_path):
