@@ -11,7 +11,9 @@ Training (configs/mouse_semi.py, ResNet-50 at 256x256):
   ended with bit-identical parameters, the test error after the same steps, and, for the strong
   runs, the wall time until the validation error first reached the one-GPU run's final error.
 Prediction: predict.py over a folder of 8 copies of a long video (the example repeated by stream
-copy, >= 20,000 frames each), files to CSVs, frames/s of the whole command; and over one such
+copy, >= 20,000 frames each), frames/s of the whole command and of the work alone (from the
+first frame read to the last file written: the slowest process's time, as predict.py prints
+it; start-up excluded); and over one such
 video alone, which several GPUs share by cutting it into parts (lp.predict.plan_pieces).
 NVLink multicast stays off (NCCL_NVLS_ENABLE=0 and friends), as the device notes require.
 With --worker this script is what each launched training process runs.
@@ -23,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -130,6 +133,7 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
     single.mkdir()
     shutil.copy(folder / "long0.mp4", single / "long0.mp4")
     one_gpu: dict[str, Path] = {}
+    one_gpu_rows: dict[str, dict] = {}
     for gpus, videos in [(g, v) for g in gpus_list for v in (short, single, folder)]:
         output = work / f"preds{gpus}_{videos.name}"
         command = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--output-dir", str(output),
@@ -150,9 +154,18 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
         first = one_gpu.setdefault(videos.name, output)
         same = all((first / p.name).read_bytes() == p.read_bytes() for p in output.glob("*.csv"))
         count = len(list(videos.iterdir()))
+        # each process's line: its frames, and seconds from its first frame read to its last file written
+        spans = [(int(n), float(s)) for n, s in re.findall(r"lp: (\d+) frames predicted.* in ([\d.]+) s from the first", done.stdout)]
+        if sum(n for n, _ in spans) != count * long_frames:
+            sys.exit(f"predict on {gpus} GPU(s): its lines count {sum(n for n, _ in spans)} frames, not {count * long_frames}")
+        work_s = max(s for _, s in spans)  # the processes start together: the last one to finish
         row = {"bench": "scaling_predict", "gpus": gpus, "videos": count, "frames": count * long_frames,
-               "wall_s": round(wall, 1), "frames_per_s": round(count * long_frames / wall), "csv_identical_to_1gpu": same,
-               "cut": "cut into" in done.stdout}
+               "wall_s": round(wall, 1), "frames_per_s": round(count * long_frames / wall),
+               "work_s": round(work_s, 1), "work_frames_per_s": round(count * long_frames / work_s),
+               "csv_identical_to_1gpu": same, "cut": "cut into" in done.stdout}
+        base = one_gpu_rows.setdefault(videos.name, row)
+        row["speedup"] = round(row["frames_per_s"] / base["frames_per_s"], 2)
+        row["work_speedup"] = round(row["work_frames_per_s"] / base["work_frames_per_s"], 2)
         report(row)
 
 

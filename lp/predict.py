@@ -96,7 +96,7 @@ def predict(
     if rank == 0:
         for video, parts in cut:
             print(f"lp: {infos[video].path.name}: {infos[video].num_frames} frames cut into {parts} parts across the processes, joined after")
-    joins = []
+    joins, work_start, frames_done = [], time.perf_counter(), 0
     for piece in mine:
         info, reader = chosen[piece.video]
         stem = info.path.stem
@@ -116,6 +116,7 @@ def predict(
         results = predict_video_frames(info, [model for model, _ in pending], cfg.batch_size, reader, device,
                                        piece.start, piece.stop)
         elapsed = time.perf_counter() - start
+        frames_done += piece.stop - piece.start
         for (model, folder), result in zip(pending, results):
             if piece.parts == 1:
                 write_video_outputs(model, folder, info, result, elapsed, cfg.formats)
@@ -123,13 +124,17 @@ def predict(
                 write_part(folder, stem, piece, result, elapsed)
         if piece.parts == 1 and (cfg.ensemble != "none" or cfg.outliers):
             write_ensemble_outputs(cfg, models, folders, info)
-    if not cut:
-        return
-    if wait_for_all is None:
-        raise ValueError("videos cut into parts need wait_for_all, a barrier across the processes")
-    wait_for_all()  # every part of every cut video written
-    for piece, pending in joins:
-        join_parts(cfg, models, folders, infos[piece.video], piece.parts, pending)
+    if cut:
+        if wait_for_all is None:
+            raise ValueError("videos cut into parts need wait_for_all, a barrier across the processes")
+        wait_for_all()  # every part of every cut video written
+        for piece, pending in joins:
+            join_parts(cfg, models, folders, infos[piece.video], piece.parts, pending)
+    if frames_done:
+        seconds = time.perf_counter() - work_start
+        process = f" (process {rank} of {world})" if world > 1 else ""
+        print(f"lp: {frames_done} frames predicted{process} in {seconds:.1f} s from the first frame read to the last "
+              f"file written ({frames_done / seconds:.0f} frames/s)")
 
 
 def join_parts(

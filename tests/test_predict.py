@@ -1,6 +1,7 @@
 """predict.py and the Model API on a tiny trained run and short videos made here."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -187,6 +188,8 @@ def test_a_video_cut_across_processes_is_joined_into_the_files_of_one_process(ru
     written = [p for p in (tmp_path / "two").rglob("*") if p.is_file()]
     assert len(written) == 6 + 6 + 4  # per run 2 videos x (csv, h5, temporal norm); ensemble csv + h5 each
     assert len(pd.read_csv(tmp_path / "two" / "ensemble" / "long.csv", header=[0, 1, 2], index_col=0)) == 1100
+    done = re.findall(r"lp: (\d+) frames predicted \(process \d of 2\)", stdout)
+    assert len(done) == 2 and sum(map(int, done)) == 1130  # every frame once, parts included
 
 
 def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
@@ -199,6 +202,9 @@ def test_several_processes_write_the_same_files_as_one(run_dir, tmp_path):
     stdout = predict_on_one_and_two_processes([run_dir], videos, tmp_path)
     assert "3 videos on 2 processes (1 here, process 0)" in stdout and "(2 here, process 1)" in stdout
     assert "cut into" not in stdout and len(list((tmp_path / "two").iterdir())) == 9
+    # each process's closing line: its frames (longest video first, to the least loaded process)
+    done = re.findall(r"lp: (\d+) frames predicted \(process (\d) of 2\) in [\d.]+ s from the first frame read", stdout)
+    assert sorted(done) == [("26", "1"), ("30", "0")]
 
 
 def test_onnx_export_runs_without_lp_and_matches_torch(run_dir, tmp_path):
