@@ -350,32 +350,42 @@ def build_forward(
     cfg: TrainConfig, model: torch.nn.Module, network: PoseModel, losses: LossBundle, image_hw: tuple[int, int],
     channels_last: bool, compiled: bool,
 ) -> Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]:
-    """(labeled batch, clips or None) -> every raw loss term: the labeled frames and the clips each
-    through the network in a pass of their own, the clips normalised with the labeled frames' batch
-    statistics (lp.models.batchnorm says why); compiled: one CUDA graph (and one for backward) for
-    both passes, the clips' keypoints and every loss term."""
+    """(labeled batch, clips or None) -> every raw loss term: the clips normalised with the labeled
+    frames' batch statistics (lp.models.batchnorm says why), in one pass over [labeled; clips]
+    where the head predicts each frame from itself and batch norm is local to the process, else in
+    a pass of their own after the labeled frames'; compiled: one CUDA graph (and one for backward)
+    for the passes, the clips' keypoints and every loss term."""
     norms = [layer for layer in network.modules() if hasattr(layer, "shared")]
+    one_pass = network.context_frames == 1 and not any(isinstance(layer, torch.nn.SyncBatchNorm) for layer in norms)
 
     def forward_terms(batch: LabeledBatch, clips: ClipBatch | None) -> dict[str, torch.Tensor]:
-        set_shared(norms, "record" if clips is not None else "off")
-        outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
-        predicted = None
-        if clips is not None:
+        if clips is None:
+            set_shared(norms, "off")
+            outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
+            return losses.raw_terms(outputs, batch, None)
+        clip_images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
+        if one_pass and batch.context is None:
+            labeled = len(batch.images)
+            set_shared(norms, "split", labeled)
+            both = model(torch.cat([batch.images, clip_images]))
+            outputs, clip_outputs = both[:labeled], both[labeled:]
+        else:
+            set_shared(norms, "record")
+            outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
             set_shared(norms, "replay")
-            images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
             # clip frames see their clip's neighbours, where the labeled frames had theirs: context
             # weights shaped by the unsupervised losses alone would be tied to no label
             if network.context_frames > 1 and batch.context is not None:
                 length = len(clips.images) // clips.num_clips
-                clip_outputs = model(images, clip_context(clips.num_clips, length, 0, images.device))
+                clip_outputs = model(clip_images, clip_context(clips.num_clips, length, 0, clip_images.device))
             else:
-                clip_outputs = model(images)
-            set_shared(norms, "off")
-            xy_px, confidence = network.keypoints(clip_outputs)
-            predicted = ClipPredictions(
-                clip_outputs, xy_px, clips_to_original(xy_px, clips, image_hw),
-                confidence.unflatten(0, (clips.num_clips, -1)), cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px,
-            )
+                clip_outputs = model(clip_images)
+        set_shared(norms, "off")
+        xy_px, confidence = network.keypoints(clip_outputs)
+        predicted = ClipPredictions(
+            clip_outputs, xy_px, clips_to_original(xy_px, clips, image_hw),
+            confidence.unflatten(0, (clips.num_clips, -1)), cfg.model.heatmap_downsample, cfg.model.heatmap_sigma_px,
+        )
         return losses.raw_terms(outputs, batch, predicted)
 
     return torch.compile(forward_terms, mode="reduce-overhead") if compiled else forward_terms

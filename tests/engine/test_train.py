@@ -237,9 +237,9 @@ def test_train_twice_in_one_process_with_different_precisions(project, tmp_path)
 
 @pytest.mark.parametrize("compile_", [False, True])
 def test_the_clip_pass_normalises_with_the_labeled_frames_statistics(tmp_path, monkeypatch, compile_):
-    """Semi-supervised step: the clip pass normalises with the labeled pass's batch statistics and
-    leaves the running statistics to the labeled frames; the same compiled (torch.compile on the
-    CPU: one graph, the same terms)."""
+    """Semi-supervised step: the clips are normalised with the labeled frames' batch statistics
+    (one pass over both, each batch norm splitting its rows), which alone update the running
+    statistics; the same compiled (torch.compile on the CPU: one graph, the same terms)."""
     import torch
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -268,12 +268,13 @@ def test_the_clip_pass_normalises_with_the_labeled_frames_statistics(tmp_path, m
         # the same update (ordinary batch norm without clips, lp's record pass with them), to float32's last bits
         torch.testing.assert_close(norm.running_mean, expected, rtol=1e-5, atol=1e-6)
         assert norm.training and norm.shared == "off"
-    if not compile_:  # what the first batch norm saw and gave in each pass
+    if not compile_:  # what the first batch norm saw and gave: one pass over [labeled; clips]
         calls = []
-        norms[0].register_forward_hook(lambda layer, args, out: calls.append((layer.shared, args[0], out)))
+        norms[0].register_forward_hook(lambda layer, args, out: calls.append((layer.shared, layer.labeled_rows, args[0], out)))
         run_.forward_terms(batch, clips)
-        (first, x_labeled, _), (second, x_clips, y_clips) = calls
-        assert (first, second) == ("record", "replay") and len(x_clips) == len(clips.images)
+        [(mode, rows, x_both, y_both)] = calls
+        assert (mode, rows) == ("split", len(batch.images)) and len(x_both) == rows + len(clips.images)
+        x_labeled, x_clips, y_clips = x_both[:rows], x_both[rows:], y_both[rows:]
         mean, var = x_labeled.mean((0, 2, 3)), x_labeled.var((0, 2, 3), unbiased=False)
         expected = (x_clips - mean[:, None, None]) / torch.sqrt(var[:, None, None] + norms[0].eps)
         expected = expected * norms[0].weight[:, None, None] + norms[0].bias[:, None, None]

@@ -119,10 +119,58 @@ def test_the_written_out_gradients_match_autograd_numerically():
     assert torch.autograd.gradcheck(lambda x, w: _RecordNorm.apply(x, w, None, 1e-3)[0], (labeled, weight))
 
 
+def test_one_split_pass_is_the_two_passes():
+    """A whole network: one pass over [labeled; clips] with every batch norm splitting its rows
+    gives the labeled pass's and the clip pass's outputs, running statistics and gradients."""
+
+    def step(split: bool):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(), 3, (64, 64)).train()
+        norms = share_batch_statistics(model)
+        labeled, clips = torch.rand(4, 3, 64, 64), torch.rand(6, 3, 64, 64) * 0.3 + 0.4
+        if split:
+            set_shared(norms, "split", len(labeled))
+            both = model(torch.cat([labeled, clips]))
+            out_labeled, out_clips = both[:4], both[4:]
+        else:
+            set_shared(norms, "record")
+            out_labeled = model(labeled)
+            set_shared(norms, "replay")
+            out_clips = model(clips)
+        set_shared(norms, "off")
+        (out_labeled.square().mean() + out_clips.abs().mean()).backward()
+        grads = {name: param.grad.clone() for name, param in model.named_parameters()}
+        return out_labeled.detach(), out_clips.detach(), {k: v.clone() for k, v in model.state_dict().items()}, grads
+
+    split, two = step(True), step(False)
+    torch.testing.assert_close(split[0], two[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(split[1], two[1], rtol=1e-4, atol=1e-5)
+    for name in two[2]:  # running statistics: the labeled rows' alone
+        torch.testing.assert_close(split[2][name], two[2][name], rtol=1e-5, atol=1e-6, msg=name)
+    scale = max(grad.abs().max() for grad in two[3].values())
+    for name, grad in two[3].items():
+        torch.testing.assert_close(split[3][name], grad, rtol=1e-3, atol=1e-4 * float(scale), msg=name)
+    assert any(grad.abs().sum() > 0 for name, grad in two[3].items() if name.startswith("backbone."))
+
+
+def test_the_split_functions_gradient_matches_autograd_numerically():
+    """The split Function's written-out backward, by finite differences (float64): every row
+    normalised with the first rows' statistics, the loss reaching them from every row."""
+    from lp.models.batchnorm import _SplitNorm
+
+    torch.manual_seed(0)
+    x = torch.cat([torch.randn(3, 2, 2, 3), torch.randn(4, 2, 2, 3) * 0.3 + 1]).double().requires_grad_()
+    weight = torch.tensor([1.5, -0.5], dtype=torch.float64, requires_grad=True)
+    bias = torch.tensor([0.2, 0.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: _SplitNorm.apply(x, w, b, 1e-3, 3)[0], (x, weight, bias))
+    assert torch.autograd.gradcheck(lambda x, w: _SplitNorm.apply(x, w, None, 1e-3, 3)[0].sin(), (x, weight))
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_the_fused_cuda_path_equals_the_cpu_path(dtype):
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_the_fused_cuda_path_equals_the_cpu_path(dtype, one_pass):
     """On CUDA the Functions use the fused batch-norm primitives; on the CPU, plain operations.
     Both give the same outputs, running statistics and gradients (bf16 activations in channels-last
     memory, as a bf16 training step has them, within bf16's precision)."""
@@ -134,10 +182,15 @@ def test_the_fused_cuda_path_equals_the_cpu_path(dtype):
         labeled = torch.randn(6, 3, 12, 12).to(device).contiguous(memory_format=torch.channels_last)
         clips = (torch.randn(5, 3, 12, 12) * 0.2 + 0.3).to(device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            set_shared([norm], "record")
-            out_labeled = norm(conv(labeled))
-            set_shared([norm], "replay")
-            out_clips = norm(conv(clips))
+            if one_pass:
+                set_shared([norm], "split", len(labeled))
+                both = norm(conv(torch.cat([labeled, clips])))
+                out_labeled, out_clips = both[: len(labeled)], both[len(labeled):]
+            else:
+                set_shared([norm], "record")
+                out_labeled = norm(conv(labeled))
+                set_shared([norm], "replay")
+                out_clips = norm(conv(clips))
         (out_labeled.float().square().mean() + out_clips.float().abs().mean()).backward()
         return [t.detach().float().cpu() for t in (out_labeled, out_clips, norm.running_mean, norm.running_var,
                                                    conv.weight.grad, norm.weight.grad, norm.bias.grad)]
