@@ -147,9 +147,16 @@ def test_one_split_pass_is_the_two_passes():
     torch.testing.assert_close(split[1], two[1], rtol=1e-4, atol=1e-5)
     for name in two[2]:  # running statistics: the labeled rows' alone
         torch.testing.assert_close(split[2][name], two[2][name], rtol=1e-5, atol=1e-6, msg=name)
-    scale = max(grad.abs().max() for grad in two[3].values())
-    for name, grad in two[3].items():
-        torch.testing.assert_close(split[3][name], grad, rtol=1e-3, atol=1e-4 * float(scale), msg=name)
+    # gradients: batch size changes the order of the convolutions' sums (and multi-threaded CPUs
+    # reorder them further), so compare norms: measured here 2e-6 for the whole gradient and at
+    # most 1e-4 for one parameter; a missing term of the statistics' gradient is of the
+    # gradient's own size
+    gaps = {name: float((split[3][name] - grad).norm() / grad.norm()) for name, grad in two[3].items() if grad.norm() > 0}
+    whole = float(torch.cat([(split[3][n] - g).flatten() for n, g in two[3].items()]).norm()
+                  / torch.cat([g.flatten() for g in two[3].values()]).norm())
+    worst = max(gaps, key=gaps.get)
+    print(f"split vs two passes, relative gradient gap: whole {whole:.1e}, worst {worst} {gaps[worst]:.1e}")
+    assert whole < 1e-4 and gaps[worst] < 1e-2
     assert any(grad.abs().sum() > 0 for name, grad in two[3].items() if name.startswith("backbone."))
 
 
