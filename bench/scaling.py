@@ -1,7 +1,7 @@
 """Several GPUs of one host: semi-supervised training and predict.py on 1, 2, 4 ... GPUs, each
 count a separate `accelerate launch`, in one run per machine.
 
-    python bench/scaling.py --gpus 1 2 4 --steps 400 --precision bf16 --json bench/results/KIND_DATE.jsonl
+    python bench/scaling.py --gpus 1 2 4 --steps 400 --precision bf16 --seeds 0 1 2 --json bench/results/KIND_DATE.jsonl
 
 Training (configs/mouse_semi.py, ResNet-50 at 256x256):
 - strong scaling: the same global batch on every count, 16 and 64 labeled frames per step, plus as
@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training runs repeated per seed (time to accuracy)")
     parser.add_argument("--parts", nargs="+", default=["strong", "weak", "predict"], choices=["strong", "weak", "predict"])
     parser.add_argument("--batches", type=int, nargs="+", default=[16, 64], help="global batches of the strong part")
     parser.add_argument("--arch", default="resnet50", help="(smaller ones to try the script on a CPU)")
@@ -195,7 +195,7 @@ def main() -> None:
             with open(args.json, "a") as handle:
                 handle.write(json.dumps(row) + "\n")
 
-    base = ["--config", str(ROOT / "configs/mouse_semi.py"), "--run.seed", str(args.seed), "--model.backbone.arch",
+    base = ["--config", str(ROOT / "configs/mouse_semi.py"), "--model.backbone.arch",
             args.arch, "--data.image-height", str(args.size), "--data.image-width", str(args.size),
             "--train.precision", args.precision, "--train.max-steps", str(args.steps),
             "--train.log-every-steps", str(max(1, min(25, args.steps // 8))), "--eval.val-every-steps", "25",
@@ -204,29 +204,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         runs, run_dirs = {}, {}
-        for part in [p for p in ("strong", "weak") if p in args.parts]:
-            for batch in args.batches if part == "strong" else (16,):
-                one_gpu = None  # the first count's row: speed-ups and the error to reach are relative to it
-                for gpus in args.gpus:
-                    global_batch = batch if part == "strong" else batch * gpus
-                    if part == "weak" and gpus == 1 and ("strong", 16, 1) in runs:
-                        raw = runs[("strong", 16, 1)]  # the same run
-                    else:
-                        keep = work / f"{part}{batch}_{gpus}"
-                        keep.mkdir()
-                        unlabeled = global_batch if part == "strong" else 16 * gpus
-                        flags = [*base, "--train.batch-size", str(global_batch), *unlabeled_flags(unlabeled, gpus)]
-                        raw = launch_training(gpus, flags, keep, env)
-                        runs[(part, batch, gpus)], run_dirs[(part, batch, gpus)] = raw, keep / "run"
-                    row = {key: value for key, value in raw.items() if key != "val_curve"}
-                    row["final_val_px"] = raw["val_curve"][-1][2] if raw["val_curve"] else None
-                    one_gpu = one_gpu or row
-                    row["speedup"] = round(row["frames_per_s"] / one_gpu["frames_per_s"], 2)
-                    if part == "strong" and one_gpu["final_val_px"] is not None:
-                        row["time_to_1gpu_val_s"] = time_to_reach(raw["val_curve"], one_gpu["final_val_px"])
-                    report({"bench": f"scaling_{part}", "global_batch": global_batch, **row, **common})
+        for seed in args.seeds:
+            for part in [p for p in ("strong", "weak") if p in args.parts]:
+                for batch in args.batches if part == "strong" else (16,):
+                    one_gpu = None  # the first count's row: speed-ups and the error to reach are relative to it
+                    for gpus in args.gpus:
+                        global_batch = batch if part == "strong" else batch * gpus
+                        if part == "weak" and gpus == 1 and ("strong", 16, 1, seed) in runs:
+                            raw = runs[("strong", 16, 1, seed)]  # the same run
+                        else:
+                            keep = work / f"{part}{batch}_{gpus}_seed{seed}"
+                            keep.mkdir()
+                            unlabeled = global_batch if part == "strong" else 16 * gpus
+                            flags = [*base, "--run.seed", str(seed), "--train.batch-size", str(global_batch),
+                                     *unlabeled_flags(unlabeled, gpus)]
+                            raw = launch_training(gpus, flags, keep, env)
+                            runs[(part, batch, gpus, seed)], run_dirs[(part, batch, gpus, seed)] = raw, keep / "run"
+                        row = {key: value for key, value in raw.items() if key != "val_curve"}
+                        row["final_val_px"] = raw["val_curve"][-1][2] if raw["val_curve"] else None
+                        one_gpu = one_gpu or row
+                        row["speedup"] = round(row["frames_per_s"] / one_gpu["frames_per_s"], 2)
+                        if part == "strong" and one_gpu["final_val_px"] is not None:
+                            row["time_to_1gpu_val_s"] = time_to_reach(raw["val_curve"], one_gpu["final_val_px"])
+                        report({"bench": f"scaling_{part}", "global_batch": global_batch, "seed": seed, **row, **common})
         if "predict" in args.parts:
-            run_dir = run_dirs.get(("strong", 16, args.gpus[0]))
+            run_dir = run_dirs.get(("strong", 16, args.gpus[0], args.seeds[0]))
             if run_dir is None:
                 from bench.predict_speed import make_run
 

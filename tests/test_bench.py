@@ -45,3 +45,21 @@ def test_ensemble_of_saved_tracks_by_each_method(tmp_path):
     assert (median["config"], mean["config"]) == ("semi+median3", "semi+mean3")
     assert median["dense_px_mean"] < 1e-9 and median["dense_over_10px"] == 0
     assert mean["dense_px_mean"] == pytest.approx(10 * np.sqrt(2)) and mean["dense_over_10px"] == 1
+
+
+def test_scaling_runs_each_process_count_and_seed(tmp_path):
+    """bench/scaling.py's training parts on 1 and 2 processes (gloo on a CPU): a row per count and
+    seed, the per-process batch doubling in the weak part, every process's weights identical."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.device_count() < 2:
+        pytest.skip("two processes need two GPUs on a GPU machine")
+    out = tmp_path / "scaling.jsonl"
+    done = subprocess.run([sys.executable, "bench/scaling.py", "--gpus", "1", "2", "--steps", "9", "--arch", "resnet18",
+                           "--size", "64", "--parts", "weak", "--seeds", "3", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(row["bench"], row["gpus"], row["seed"], row["frames_per_step"]) for row in rows] == [
+        ("scaling_weak", 1, 3, 32), ("scaling_weak", 2, 3, 64)]
+    assert all(row["ranks_identical"] and row["steps_per_s"] > 0 for row in rows) and rows[0]["speedup"] == 1.0
