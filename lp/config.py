@@ -323,8 +323,8 @@ class LoopConfig:
     compile: bool = False
     """GPU only: compile the batch pipeline, and the network with every loss term, into CUDA
     graphs (torch.compile). With ResNet-50: about 2.5x faster supervised steps on an H100, and
-    5.6x faster semi-supervised bf16 steps on an H200 (BENCHMARKS.md), after about a minute of
-    compilation: worth it for runs of several thousand steps."""
+    semi-supervised bf16 steps at 1672 images/s on an H200 against 298-579 eager (BENCHMARKS.md),
+    after about a minute of compilation: worth it for runs of several thousand steps."""
     sync_batchnorm: bool = False
     """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each
     process's share of it. Slower; worth it when each process holds only a few frames."""
