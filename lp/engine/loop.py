@@ -356,22 +356,22 @@ def build_forward(
     a pass of their own after the labeled frames'; compiled: one CUDA graph (and one for backward)
     for the passes, the clips' keypoints and every loss term."""
     norms = [layer for layer in network.modules() if hasattr(layer, "shared")]
+    # a single-frame head's batches carry no context, so its rows are [labeled; clips] in every layer
     one_pass = network.context_frames == 1 and not any(isinstance(layer, torch.nn.SyncBatchNorm) for layer in norms)
 
     def forward_terms(batch: LabeledBatch, clips: ClipBatch | None) -> dict[str, torch.Tensor]:
         if clips is None:
             set_shared(norms, "off")
-            outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
-            return losses.raw_terms(outputs, batch, None)
+            return losses.raw_terms(model(batch.images, batch.context), batch, None)
         clip_images = clips.images.contiguous(memory_format=torch.channels_last) if channels_last else clips.images
-        if one_pass and batch.context is None:
+        if one_pass:
             labeled = len(batch.images)
             set_shared(norms, "split", labeled)
             both = model(torch.cat([batch.images, clip_images]))
             outputs, clip_outputs = both[:labeled], both[labeled:]
         else:
             set_shared(norms, "record")
-            outputs = model(batch.images, batch.context) if batch.context is not None else model(batch.images)
+            outputs = model(batch.images, batch.context)
             set_shared(norms, "replay")
             # clip frames see their clip's neighbours, where the labeled frames had theirs: context
             # weights shaped by the unsupervised losses alone would be tied to no label

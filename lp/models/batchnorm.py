@@ -76,6 +76,26 @@ def _parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, needs) -> tuple[t
     return grad_weight, grad_bias
 
 
+def _output_grads(saved, grad) -> tuple:
+    """From a normalisation's saved (x, weight, bias, mean, invstd) and its output gradient: the
+    per-channel sums, the scale invstd * weight, and the gradients its output sends to mean and
+    invstd (y = (x - mean) * invstd * w + b)."""
+    x, weight, _, mean, invstd = saved
+    sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)
+    scale = invstd if weight is None else invstd * weight
+    w = 1.0 if weight is None else _wide(weight)
+    return sum_dy, sum_dy_xmu, scale, -scale * sum_dy, w * sum_dy_xmu
+
+
+def _through_statistics(mean, invstd, grad_mean, grad_invstd, count: int, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    """For the rows the statistics were computed from (count values per channel), what the
+    gradients reaching mean and invstd add to dx: (x - mean) * slope + offset = x * slope +
+    offset', as d mean / dx = 1 / n and d invstd / dx = -invstd^3 (x - mean) / n."""
+    slope = -invstd.pow(3) * grad_invstd / count
+    offset = grad_mean / count - mean * slope
+    return slope.view(shape), offset.view(shape)
+
+
 class _RecordNorm(torch.autograd.Function):
     """Training-mode batch norm that also returns the batch's mean and invstd as outputs with a
     gradient, so that the clip pass's losses reach the labeled frames' activations through them."""
@@ -90,15 +110,10 @@ class _RecordNorm(torch.autograd.Function):
     def backward(ctx, grad, grad_mean, grad_invstd):
         x, weight, bias, mean, invstd = ctx.saved_tensors
         _, shape, count = _channels(x)
-        sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)
-        scale = invstd if weight is None else invstd * weight
-        # y = (x - mean) * invstd * w + b with mean = E[x], invstd = (E[(x - mean)^2] + eps)^-1/2:
-        # d mean / dx = 1 / n and d invstd / dx = -invstd^3 (x - mean) / n, so per channel
-        # dx = grad * scale + (x - mean) * slope + offset.
-        w = 1.0 if weight is None else _wide(weight)
-        slope = -invstd.pow(3) * (w * sum_dy_xmu + grad_invstd) / count
-        offset = (grad_mean - scale * sum_dy) / count - mean * slope
-        grad_x = torch.addcmul(torch.addcmul(offset.view(shape), x, slope.view(shape)), grad, scale.view(shape))
+        sum_dy, sum_dy_xmu, scale, own_mean, own_invstd = _output_grads(ctx.saved_tensors, grad)
+        # the statistics' gradients: from this output and from the replays that used them
+        slope, offset = _through_statistics(mean, invstd, grad_mean + own_mean, grad_invstd + own_invstd, count, shape)
+        grad_x = torch.addcmul(torch.addcmul(offset, x, slope), grad, scale.view(shape))
         return (grad_x.to(x.dtype), *_parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, ctx.needs_input_grad[1:3]), None)
 
 
@@ -114,11 +129,8 @@ class _ReplayNorm(torch.autograd.Function):
     def backward(ctx, grad):
         x, weight, bias, mean, invstd = ctx.saved_tensors
         _, shape, _ = _channels(x)
-        sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)
-        scale = invstd if weight is None else invstd * weight
-        w = 1.0 if weight is None else _wide(weight)
+        sum_dy, sum_dy_xmu, scale, grad_mean, grad_invstd = _output_grads(ctx.saved_tensors, grad)
         grad_x = (grad * scale.view(shape)).to(x.dtype)
-        grad_mean, grad_invstd = -scale * sum_dy, w * sum_dy_xmu
         return (grad_x, grad_mean, grad_invstd, *_parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, ctx.needs_input_grad[3:5]), None)
 
 
@@ -139,15 +151,11 @@ class _SplitNorm(torch.autograd.Function):
         x, weight, bias, mean, invstd = ctx.saved_tensors
         rows = ctx.rows
         _, shape, count = _channels(x[:rows])
-        sum_dy, sum_dy_xmu = _reduce(grad, x, mean, invstd, weight)  # over every row: all of them used the statistics
-        scale = invstd if weight is None else invstd * weight
-        w = 1.0 if weight is None else _wide(weight)
-        # as _RecordNorm's backward, with the statistics' gradients from every row, for the
-        # labeled rows; the other rows only pass the gradient through the scale, as _ReplayNorm's
-        slope = -invstd.pow(3) * w * sum_dy_xmu / count
-        offset = -scale * sum_dy / count - mean * slope
+        # every row used the statistics, so the sums run over all; only the labeled rows made them
+        sum_dy, sum_dy_xmu, scale, grad_mean, grad_invstd = _output_grads(ctx.saved_tensors, grad)
+        slope, offset = _through_statistics(mean, invstd, grad_mean, grad_invstd, count, shape)
         grad_x = grad * scale.view(shape)
-        grad_x[:rows].addcmul_(x[:rows], slope.view(shape)).add_(offset.view(shape))
+        grad_x[:rows].addcmul_(x[:rows], slope).add_(offset)
         return (grad_x.to(x.dtype), *_parameter_grads(sum_dy, sum_dy_xmu, invstd, weight, bias, ctx.needs_input_grad[1:3]),
                 None, None)
 
