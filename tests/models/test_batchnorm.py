@@ -138,7 +138,10 @@ def test_one_split_pass_is_the_two_passes():
             set_shared(norms, "replay")
             out_clips = model(clips)
         set_shared(norms, "off")
-        (out_labeled.square().mean() + out_clips.abs().mean()).backward()
+        # smooth in the outputs: |x| flips its gradient's sign wherever rounding moves an output
+        # across zero (on the GPU host's CPU: a 5e-3 gap in the whole gradient)
+        clip_weights = torch.rand(out_clips.shape, generator=torch.Generator().manual_seed(1)) + 0.5
+        (out_labeled.square().mean() + (out_clips * clip_weights).mean()).backward()
         grads = {name: param.grad.clone() for name, param in model.named_parameters()}
         return out_labeled.detach(), out_clips.detach(), {k: v.clone() for k, v in model.state_dict().items()}, grads
 
@@ -149,9 +152,13 @@ def test_one_split_pass_is_the_two_passes():
         torch.testing.assert_close(split[2][name], two[2][name], rtol=1e-5, atol=1e-6, msg=name)
     # gradients: batch size changes the order of the convolutions' sums (and multi-threaded CPUs
     # reorder them further), so compare norms: measured here 2e-6 for the whole gradient and at
-    # most 1e-4 for one parameter; a missing term of the statistics' gradient is of the
-    # gradient's own size
-    gaps = {name: float((split[3][name] - grad).norm() / grad.norm()) for name, grad in two[3].items() if grad.norm() > 0}
+    # most 1e-5 for one parameter; a missing term of the statistics' gradient is of the
+    # gradient's own size (220 %)
+    # (a parameter whose gradient is zero but for rounding, such as the last bias, whose shift the
+    # spatial softmax removes, has no relative gap to speak of)
+    largest = max(float(grad.norm()) for grad in two[3].values())
+    gaps = {name: float((split[3][name] - grad).norm() / grad.norm()) for name, grad in two[3].items()
+            if grad.norm() > 1e-6 * largest}
     whole = float(torch.cat([(split[3][n] - g).flatten() for n, g in two[3].items()]).norm()
                   / torch.cat([g.flatten() for g in two[3].values()]).norm())
     worst = max(gaps, key=gaps.get)
