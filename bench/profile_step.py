@@ -1,9 +1,13 @@
 """Where a training step's time goes: torch.profiler over steps of the real loop, with each stage
 (labeled batch, clips, network and losses, backward, optimizer: the labels train_step itself
 sets) reported per step as host time and GPU kernel time. It runs the loop's own `build_run` and
-`train_step`, unchanged. For finding what keeps the pipeline efficiency below 1.
+`train_step`, unchanged. For finding what keeps the pipeline efficiency below 1, and, launched on
+several GPUs, what the gradient all-reduce (NCCL kernels) and the wait for the other processes
+add to a step; the main process prints.
 
     python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
+    python bench/profile_step.py --semi --precision bf16 --batch 64 --clips 4     # 64 + 64 frames, ResNet-50 256x256
+    accelerate launch --multi_gpu --num_processes 2 bench/profile_step.py --semi --precision bf16 --batch 32
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ def main() -> None:
     parser.add_argument("--semi", action="store_true")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=16, help="labeled frames per step, over all processes")
+    parser.add_argument("--clips", type=int, default=1, help="--semi: clips per step per process")
+    parser.add_argument("--clip-length", type=int, default=16, help="--semi: frames per clip")
+    parser.add_argument("--arch", default="resnet50", help="as bench/train_speed.py and bench/scaling.py")
+    parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=30, help="steps profiled (after 60 warm-up steps)")
     args = parser.parse_args()
     warmup = 60
@@ -38,12 +46,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = parse_train_args([
             "--config", str(ROOT / ("configs/mouse_semi.py" if args.semi else "configs/mouse.py")), "--run.output-dir", run_dir,
+            "--model.backbone.arch", args.arch, "--data.image-height", str(args.size), "--data.image-width", str(args.size),
             "--train.batch-size", str(args.batch), "--train.precision", args.precision,
             "--train.max-steps", str(warmup + args.steps + 2), "--eval.val-every-steps", "100000",
             "--train.log-every-steps", "100000", "--train.checkpoint-every-steps", "100000",
-            "--train.compile", str(args.compile), *(["--unlabeled.reader", "dali"] if args.semi and torch.cuda.is_available() else []),
+            "--train.compile", str(args.compile), "--unlabeled.clips-per-step", str(args.clips),
+            "--unlabeled.clip-length", str(args.clip_length),
+            *(["--unlabeled.reader", "dali"] if args.semi and torch.cuda.is_available() else []),
         ])
-        run = build_run(cfg, accelerate.Accelerator(mixed_precision=PRECISION[args.precision]))
+        run = build_run(cfg, accelerate.Accelerator(mixed_precision=PRECISION[args.precision], cpu=not torch.cuda.is_available()))
         run.model.train()
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
                      schedule=schedule(wait=warmup, warmup=1, active=args.steps, repeat=1)) as prof:
@@ -54,9 +65,13 @@ def main() -> None:
                 prof.step()
         if torch.cuda.is_available():
             torch.cuda.set_sync_debug_mode("default")
+        if not run.accelerator.is_main_process:
+            return
     events = prof.key_averages()
     per_step = 1 / args.steps
-    print(f"per step (ms), {args.steps} steps, {'compiled' if args.compile else 'eager'} {args.precision}:")
+    world = run.accelerator.num_processes
+    print(f"per step (ms), {args.steps} steps, {'compiled' if args.compile else 'eager'} {args.precision}, "
+          f"{args.batch} labeled + {args.clips * cfg.unlabeled.clip_length * world * args.semi} unlabeled frames, {world} process(es):")
     print(f"  {'stage':<28} {'host':>8} {'GPU':>8}")
     for event in sorted(events, key=lambda e: -e.cpu_time_total):
         if event.key.startswith("stage: "):
@@ -68,6 +83,9 @@ def main() -> None:
     launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
     syncs = {e.key: e.count for e in events if "Synchronize" in e.key or "cudaMemcpy" in e.key and "Async" not in e.key}
     print(f"  GPU kernel time {kernels * per_step / 1000:.2f} ms/step, {launches / args.steps:.0f} launches/step, syncs {syncs}")
+    if world > 1 and torch.cuda.is_available():  # the all-reduce kernels also wait for the slowest process: their time includes that wait
+        nccl = sum(getattr(e, "self_device_time_total", 0) for e in events if "nccl" in e.key.lower())
+        print(f"  NCCL kernel time {nccl * per_step / 1000:.2f} ms/step (the all-reduce, and any wait for other processes)")
     print(events.table(sort_by="cpu_time_total", row_limit=25))
 
 

@@ -115,12 +115,12 @@ def time_to_reach(curve: list, target_px: float) -> float | None:
     return None
 
 
-def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, report) -> None:
+def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, report, repeats: int, precision: str) -> None:
     from bench.predict_speed import repeat_video
 
     folder = work / "videos"
     folder.mkdir()
-    repeat_video(ROOT / "data/mirror-mouse-example/videos/test_vid.mp4", 21, folder / "long0.mp4")
+    repeat_video(ROOT / "data/mirror-mouse-example/videos/test_vid.mp4", repeats, folder / "long0.mp4")
     for i in range(1, 8):
         shutil.copy(folder / "long0.mp4", folder / f"long{i}.mp4")
     from lp.data.video import probe_video
@@ -137,7 +137,7 @@ def bench_predict(gpus_list: list[int], run_dir: Path, work: Path, env: dict, re
     for gpus, videos in [(g, v) for g in gpus_list for v in (short, single, folder)]:
         output = work / f"preds{gpus}_{videos.name}"
         command = ["predict.py", "--run-dir", str(run_dir), "--videos", str(videos), "--output-dir", str(output),
-                   "--precision", "bf16", "--batch-size", "64"]
+                   "--precision", precision, "--batch-size", "64"]
         if gpus > 1:
             command = ["accelerate", "launch", "--num_processes", str(gpus), "--multi_gpu", "--mixed_precision", "no",
                        "--dynamo_backend", "no", *command]
@@ -180,6 +180,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[16, 64], help="global batches of the strong part")
     parser.add_argument("--arch", default="resnet50", help="(smaller ones to try the script on a CPU)")
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--video-repeats", type=int, default=21,
+                        help="predict: each long video is the 994-frame example this many times (21: 20,874 frames)")
     parser.add_argument("--json", type=Path, help="append each result as one JSON line here")
     parser.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,7 +236,7 @@ def main() -> None:
 
                 run_dir = work / "random_run"
                 make_run(run_dir, args.arch, args.size)
-            bench_predict(args.gpus, run_dir, work, env, report)
+            bench_predict(args.gpus, run_dir, work, env, report, args.video_repeats, args.precision)
 
 
 if __name__ == "__main__":
