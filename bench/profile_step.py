@@ -6,6 +6,7 @@ several GPUs, what the gradient all-reduce (NCCL kernels) and the wait for the o
 add to a step; the main process prints.
 
     python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
+    python bench/profile_step.py --flops     # the network's arithmetic per frame (any machine)
     python bench/profile_step.py --semi --precision bf16 --batch 64 --clips 4     # 64 + 64 frames, ResNet-50 256x256
     accelerate launch --multi_gpu --num_processes 2 bench/profile_step.py --semi --precision bf16 --batch 32
 """
@@ -29,6 +30,23 @@ import accelerate  # noqa: E402
 from lp.cli import parse_train_args  # noqa: E402
 from lp.engine.loop import PRECISION, build_run, train_step  # noqa: E402
 
+
+def flops_per_frame(arch: str, size: int) -> float:
+    """Floating-point operations (a multiply-add counts 2) of one frame's forward and backward
+    through the training network (backbone and heatmap head, 17 keypoints), counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lp.config import ModelConfig
+    from lp.models import build_model
+
+    model_cfg = ModelConfig()
+    model_cfg.backbone.arch = arch
+    model = build_model(model_cfg, 17, (size, size)).train()
+    with FlopCounterMode(display=False) as counter:
+        model(torch.rand(2, 3, size, size)).sum().backward()
+    return counter.get_total_flops() / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--semi", action="store_true")
@@ -40,7 +58,11 @@ def main() -> None:
     parser.add_argument("--arch", default="resnet50", help="as bench/train_speed.py and bench/scaling.py")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=30, help="steps profiled (after 60 warm-up steps)")
+    parser.add_argument("--flops", action="store_true", help="only print the forward + backward GFLOP of one frame")
     args = parser.parse_args()
+    if args.flops:
+        print(f"{args.arch} at {args.size}x{args.size}: {flops_per_frame(args.arch, args.size) / 1e9:.2f} GFLOP per frame, forward + backward")
+        return
     warmup = 60
     warnings.simplefilter("default")  # each synchronizing place once
     with tempfile.TemporaryDirectory() as run_dir:

@@ -104,3 +104,15 @@ def test_profile_step_on_two_processes_prints_once(tmp_path):
     stages = dict(re.findall(r"(?m)^  stage: (.+?) +([\d.]+) +[\d.]+$", done.stdout))
     assert set(stages) == {"labeled batch", "clips", "network and losses", "backward", "optimizer"}
     assert all(float(host_ms) > 0 for host_ms in stages.values())
+
+
+def test_profile_step_flops_grow_with_the_pixels():
+    """--flops: a network of convolutions does 4x the arithmetic on 2x the side."""
+    def gflop(size: int) -> float:
+        done = subprocess.run([sys.executable, "bench/profile_step.py", "--flops", "--arch", "resnet18", "--size", str(size)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return float(re.search(r": ([\d.]+) GFLOP per frame", done.stdout).group(1))
+
+    small, large = gflop(64), gflop(128)
+    assert 0.5 < small < 2 and large == pytest.approx(4 * small, rel=0.05)
