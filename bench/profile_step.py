@@ -61,7 +61,8 @@ def main() -> None:
     parser.add_argument("--flops", action="store_true", help="only print the forward + backward GFLOP of one frame")
     args = parser.parse_args()
     if args.flops:
-        print(f"{args.arch} at {args.size}x{args.size}: {flops_per_frame(args.arch, args.size) / 1e9:.2f} GFLOP per frame, forward + backward")
+        gflop = flops_per_frame(args.arch, args.size) / 1e9
+        print(f"{args.arch} at {args.size}x{args.size}: {gflop:.2f} GFLOP per frame, forward + backward")
         return
     warmup = 60
     warnings.simplefilter("default")  # each synchronizing place once
@@ -105,7 +106,7 @@ def main() -> None:
     launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
     syncs = {e.key: e.count for e in events if "Synchronize" in e.key or "cudaMemcpy" in e.key and "Async" not in e.key}
     print(f"  GPU kernel time {kernels * per_step / 1000:.2f} ms/step, {launches / args.steps:.0f} launches/step, syncs {syncs}")
-    if world > 1 and torch.cuda.is_available():  # the all-reduce kernels also wait for the slowest process: their time includes that wait
+    if world > 1 and torch.cuda.is_available():  # all-reduce kernels also wait for the slowest process
         nccl = sum(getattr(e, "self_device_time_total", 0) for e in events if "nccl" in e.key.lower())
         print(f"  NCCL kernel time {nccl * per_step / 1000:.2f} ms/step (the all-reduce, and any wait for other processes)")
     print(events.table(sort_by="cpu_time_total", row_limit=25))

@@ -10,6 +10,15 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
+from tests.test_multiprocess import LAUNCH, TWO_PROCESSES
+
+
+def run_scaling(out, *flags: str) -> list[dict]:
+    """bench/scaling.py on 1 and 2 processes with a small network; its JSON rows."""
+    done = subprocess.run([sys.executable, "bench/scaling.py", "--gpus", "1", "2", "--arch", "resnet18", "--size", "64",
+                           *flags, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 def test_accuracy_quick_runs_and_reports_each_configuration(tmp_path):
@@ -48,38 +57,22 @@ def test_ensemble_of_saved_tracks_by_each_method(tmp_path):
     assert mean["dense_px_mean"] == pytest.approx(10 * np.sqrt(2)) and mean["dense_over_10px"] == 1
 
 
+@TWO_PROCESSES
 def test_scaling_runs_each_process_count_and_seed(tmp_path):
     """bench/scaling.py's training parts on 1 and 2 processes (gloo on a CPU): a row per count and
     seed, the per-process batch doubling in the weak part, every process's weights identical."""
-    import torch
-
-    if torch.cuda.is_available() and torch.cuda.device_count() < 2:
-        pytest.skip("two processes need two GPUs on a GPU machine")
-    out = tmp_path / "scaling.jsonl"
-    done = subprocess.run([sys.executable, "bench/scaling.py", "--gpus", "1", "2", "--steps", "9", "--arch", "resnet18",
-                           "--size", "64", "--parts", "weak", "--seeds", "3", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = run_scaling(tmp_path / "scaling.jsonl", "--steps", "9", "--parts", "weak", "--seeds", "3")
     assert [(row["bench"], row["gpus"], row["seed"], row["frames_per_step"]) for row in rows] == [
         ("scaling_weak", 1, 3, 32), ("scaling_weak", 2, 3, 64)]
     assert all(row["ranks_identical"] and row["steps_per_s"] > 0 for row in rows) and rows[0]["speedup"] == 1.0
 
 
+@TWO_PROCESSES
 def test_scaling_predict_part_on_one_and_two_processes(tmp_path):
     """bench/scaling.py's predict part (short example videos, --video-repeats 1): start-up, one
     video and a folder of 8 on 1 and 2 processes, each 2-process CSV byte-identical to the
     1-process one, and the work time parsed from every process's closing line."""
-    import torch
-
-    if torch.cuda.is_available() and torch.cuda.device_count() < 2:
-        pytest.skip("two processes need two GPUs on a GPU machine")
-    out = tmp_path / "scaling.jsonl"
-    done = subprocess.run([sys.executable, "bench/scaling.py", "--gpus", "1", "2", "--parts", "predict", "--arch", "resnet18",
-                           "--size", "64", "--precision", "fp32", "--video-repeats", "1", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = run_scaling(tmp_path / "scaling.jsonl", "--parts", "predict", "--precision", "fp32", "--video-repeats", "1")
     assert [(row["bench"], row["gpus"], row["videos"], row["frames"]) for row in rows] == [
         ("scaling_predict_start", 1, 1, 994), ("scaling_predict", 1, 1, 994), ("scaling_predict", 1, 8, 8 * 994),
         ("scaling_predict_start", 2, 1, 994), ("scaling_predict", 2, 1, 994), ("scaling_predict", 2, 8, 8 * 994)]
@@ -87,16 +80,11 @@ def test_scaling_predict_part_on_one_and_two_processes(tmp_path):
         assert row["csv_identical_to_1gpu"] and 0 < row["work_s"] <= row["wall_s"] and row["work_speedup"] > 0
 
 
-def test_profile_step_on_two_processes_prints_once(tmp_path):
+@TWO_PROCESSES
+def test_profile_step_on_two_processes_prints_once():
     """bench/profile_step.py under `accelerate launch` (2 gloo processes on a CPU): the main
     process alone prints the per-stage table, with the frames of both processes' clips."""
-    import torch
-
-    if torch.cuda.is_available() and torch.cuda.device_count() < 2:
-        pytest.skip("two processes need two GPUs on a GPU machine")
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]
-    done = subprocess.run([*launch, "bench/profile_step.py", "--semi", "--steps", "2", "--arch", "resnet18", "--size", "64",
+    done = subprocess.run([*LAUNCH, "bench/profile_step.py", "--semi", "--steps", "2", "--arch", "resnet18", "--size", "64",
                            "--clips", "2", "--clip-length", "4"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("per step (ms)") == 1
