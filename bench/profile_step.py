@@ -3,23 +3,29 @@
 sets) reported per step as host time and GPU kernel time. It runs the loop's own `build_run` and
 `train_step`, unchanged. For finding what keeps the pipeline efficiency below 1, and, launched on
 several GPUs, what the gradient all-reduce (NCCL kernels) and the wait for the other processes
-add to a step; the main process prints.
+add to a step; the main process prints. On a GPU it also sums the kernels' time by kind
+(convolutions, compiled triton kernels, batch-norm primitives, ...) and lists the longest kernels;
+--trace writes the profiled steps as a Chrome trace (chrome://tracing, ui.perfetto.dev).
 
     python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
     python bench/profile_step.py --flops     # the network's arithmetic per frame (any machine)
     python bench/profile_step.py --semi --precision bf16 --batch 64 --clips 4     # 64 + 64 frames, ResNet-50 256x256
+    python bench/profile_step.py --semi --precision bf16 --compile --trace step.json.gz
     accelerate launch --multi_gpu --num_processes 2 bench/profile_step.py --semi --precision bf16 --batch 32
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import shutil
 import warnings
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +65,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=30, help="steps profiled (after 60 warm-up steps)")
     parser.add_argument("--flops", action="store_true", help="only print the forward + backward GFLOP of one frame")
+    parser.add_argument("--trace", type=Path, help="also write the profiled steps as a gzipped Chrome trace here")
     args = parser.parse_args()
     if args.flops:
         gflop = flops_per_frame(args.arch, args.size) / 1e9
@@ -102,14 +109,76 @@ def main() -> None:
             print(f"  {event.key:<28} {event.cpu_time_total * per_step / 1000:8.2f} {gpu * per_step / 1000:8.2f}")
     wall = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
     print(f"  {'whole step (wall)':<28} {wall * per_step / 1000:8.2f}")
-    kernels = sum(getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)) for e in events)
+    if torch.cuda.is_available():  # below the wall time: the host keeps the GPU waiting
+        busy = gpu_busy(prof.events()) * per_step / 1000
+        print(f"  {'GPU busy (any kernel running)':<28} {busy:8.2f}   ({busy / (wall * per_step / 1000):.0%} of the wall time)")
+    kernels = sum(gpu_time(e) for e in events if is_kernel(e))
     launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
     syncs = {e.key: e.count for e in events if "Synchronize" in e.key or "cudaMemcpy" in e.key and "Async" not in e.key}
     print(f"  GPU kernel time {kernels * per_step / 1000:.2f} ms/step, {launches / args.steps:.0f} launches/step, syncs {syncs}")
     if world > 1 and torch.cuda.is_available():  # all-reduce kernels also wait for the slowest process
-        nccl = sum(getattr(e, "self_device_time_total", 0) for e in events if "nccl" in e.key.lower())
+        nccl = sum(gpu_time(e) for e in events if is_kernel(e) and "nccl" in e.key.lower())
         print(f"  NCCL kernel time {nccl * per_step / 1000:.2f} ms/step (the all-reduce, and any wait for other processes)")
+    if torch.cuda.is_available():
+        print("  GPU kernel time by kind (ms/step): " + ", ".join(
+            f"{kind} {ms * per_step / 1000:.2f}" for kind, ms in kernel_kinds(events).items()))
     print(events.table(sort_by="cpu_time_total", row_limit=25))
+    if torch.cuda.is_available():
+        print(events.table(sort_by="self_cuda_time_total", row_limit=30, max_name_column_width=90))
+    if args.trace is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            plain = Path(folder) / "trace.json"
+            prof.export_chrome_trace(str(plain))
+            with plain.open("rb") as source, gzip.open(args.trace, "wb") as target:
+                shutil.copyfileobj(source, target)
+        print(f"trace: {args.trace}")
+
+
+KERNEL_KINDS = {  # the first pattern a kernel's name contains decides its kind
+    "all-reduce (NCCL)": ("nccl",),
+    "compiled (triton)": ("triton",),
+    "convolution": ("conv", "implicit_gemm", "cudnn", "xmma", "winograd", "fft"),
+    "matrix product": ("gemm", "cutlass", "cublas", "nvjet"),
+    "batch-norm primitives": ("batch_norm", "batchnorm"),
+    "copies": ("memcpy", "memset"),
+    "ATen elementwise/reductions": ("elementwise_kernel", "reduce_kernel", "multi_tensor_apply"),
+}
+
+
+def gpu_time(event) -> float:
+    return getattr(event, "self_device_time_total", getattr(event, "self_cuda_time_total", 0))
+
+
+def is_kernel(event) -> bool:
+    """A GPU kernel (or copy), not a range on the GPU's timeline that only spans kernels (the
+    stage labels, compiled graphs' calls), which would count their kernels twice."""
+    return event.device_type == DeviceType.CUDA and not getattr(event, "is_user_annotation", False) \
+        and not event.key.startswith(("stage: ", "## ", "ProfilerStep"))
+
+
+def gpu_busy(events) -> float:
+    """Microseconds during which at least one kernel ran (the union of their intervals)."""
+    spans = sorted((e.time_range.start, e.time_range.end) for e in events if is_kernel(e))
+    busy, start, end = 0.0, None, None
+    for span_start, span_end in spans:
+        if end is None or span_start > end:
+            busy += 0.0 if end is None else end - start
+            start, end = span_start, span_end
+        else:
+            end = max(end, span_end)
+    return busy + (0.0 if end is None else end - start)
+
+
+def kernel_kinds(events) -> dict[str, float]:
+    """GPU microseconds of every kernel in the profile, summed by kind (names matched in order)."""
+    totals: dict[str, float] = {}
+    for event in events:
+        if not is_kernel(event):
+            continue
+        name = event.key.lower()
+        kind = next((kind for kind, patterns in KERNEL_KINDS.items() if any(p.lower() in name for p in patterns)), "other")
+        totals[kind] = totals.get(kind, 0.0) + gpu_time(event)
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
 if __name__ == "__main__":

@@ -104,3 +104,36 @@ def test_profile_step_flops_grow_with_the_pixels():
 
     small, large = gflop(64), gflop(128)
     assert 0.5 < small < 2 and large == pytest.approx(4 * small, rel=0.05)
+
+
+def test_profile_step_counts_each_kernel_once_by_kind(monkeypatch):
+    """The GPU-time sums take kernels alone: the stage labels and compiled graphs' calls are ranges
+    on the GPU timeline that span the same kernels and would count them twice."""
+    from types import SimpleNamespace
+
+    from torch.autograd import DeviceType
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    from profile_step import gpu_busy, is_kernel, kernel_kinds
+
+    def event(key, us, device=DeviceType.CUDA, annotation=False):
+        return SimpleNamespace(key=key, self_device_time_total=us, device_type=device, is_user_annotation=annotation)
+
+    events = [
+        event("sm90_xmma_fprop_implicit_gemm_bf16bf16", 300), event("triton_poi_fused_add_batch_norm_backward_relu_3", 200),
+        event("void at::native::batch_norm_backward_reduce_kernel<float>", 100),
+        event("void at::native::elementwise_kernel<128, 4>", 50), event("ncclDevKernel_AllReduce_Sum_f32", 40),
+        event("stage: network and losses", 640, annotation=True), event("## Call CompiledFxGraph abc ##", 500),
+        event("ProfilerStep#3", 700), event("aten::convolution", 300, device=DeviceType.CPU),
+    ]
+    assert [is_kernel(e) for e in events] == [True] * 5 + [False] * 4
+    assert kernel_kinds(events) == {"convolution": 300, "compiled (triton)": 200, "batch-norm primitives": 100,
+                                    "ATen elementwise/reductions": 50, "all-reduce (NCCL)": 40}
+
+    # busy time: overlapping kernels count once, gaps not at all, annotations never
+    spans = [(0, 10), (5, 12), (20, 25), (24, 30), (40, 41)]
+    timed = [SimpleNamespace(**vars(event(f"kernel_{i}", end - start)), time_range=SimpleNamespace(start=start, end=end))
+             for i, (start, end) in enumerate(spans)]
+    timed.append(SimpleNamespace(**vars(event("stage: clips", 50, annotation=True)), time_range=SimpleNamespace(start=0, end=50)))
+    assert gpu_busy(timed) == 12 + 10 + 1
+    assert gpu_busy([]) == 0
