@@ -107,21 +107,20 @@ def main() -> None:
         if event.key.startswith("stage: "):
             gpu = getattr(event, "device_time_total", getattr(event, "cuda_time_total", 0))
             print(f"  {event.key:<28} {event.cpu_time_total * per_step / 1000:8.2f} {gpu * per_step / 1000:8.2f}")
-    wall = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
-    print(f"  {'whole step (wall)':<28} {wall * per_step / 1000:8.2f}")
-    if torch.cuda.is_available():  # below the wall time: the host keeps the GPU waiting
-        busy = gpu_busy(prof.events()) * per_step / 1000
-        print(f"  {'GPU busy (any kernel running)':<28} {busy:8.2f}   ({busy / (wall * per_step / 1000):.0%} of the wall time)")
-    kernels = sum(gpu_time(e) for e in events if is_kernel(e))
+    wall = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep")) * per_step / 1000
+    print(f"  {'whole step (wall)':<28} {wall:8.2f}")
     launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
     syncs = {e.key: e.count for e in events if "Synchronize" in e.key or "cudaMemcpy" in e.key and "Async" not in e.key}
-    print(f"  GPU kernel time {kernels * per_step / 1000:.2f} ms/step, {launches / args.steps:.0f} launches/step, syncs {syncs}")
-    if world > 1 and torch.cuda.is_available():  # all-reduce kernels also wait for the slowest process
-        nccl = sum(gpu_time(e) for e in events if is_kernel(e) and "nccl" in e.key.lower())
-        print(f"  NCCL kernel time {nccl * per_step / 1000:.2f} ms/step (the all-reduce, and any wait for other processes)")
+    print(f"  {launches / args.steps:.0f} kernel launches/step, syncs {syncs}")
     if torch.cuda.is_available():
-        print("  GPU kernel time by kind (ms/step): " + ", ".join(
-            f"{kind} {ms * per_step / 1000:.2f}" for kind, ms in kernel_kinds(events).items()))
+        busy = gpu_busy(prof.events()) * per_step / 1000  # below the wall time: the host keeps the GPU waiting
+        print(f"  {'GPU busy (any kernel running)':<28} {busy:8.2f}   ({busy / wall:.0%} of the wall time)")
+        kinds = kernel_kinds(events)
+        print(f"  GPU kernel time {sum(kinds.values()) * per_step / 1000:.2f} ms/step, by kind: "
+              + ", ".join(f"{kind} {us * per_step / 1000:.2f}" for kind, us in kinds.items()))
+        if world > 1:  # all-reduce kernels also wait for the slowest process
+            print(f"  NCCL kernel time {kinds.get('all-reduce (NCCL)', 0) * per_step / 1000:.2f} ms/step "
+                  "(the all-reduce, and any wait for other processes)")
     print(events.table(sort_by="cpu_time_total", row_limit=25))
     if torch.cuda.is_available():
         print(events.table(sort_by="self_cuda_time_total", row_limit=30, max_name_column_width=90))
