@@ -53,7 +53,9 @@ class DataConfig:
     csv_file: str = "CollectedData.csv"
     """Labels file inside data_dir: a DeepLabCut CSV (scorer / bodyparts / coords header rows),
     DeepLabCut's .h5, COCO keypoints .json, SLEAP .slp or NWB .nwb (the last two need
-    `pip install 'lp[formats]'`; several animals need SLEAP tracks and become <track>_<node>)."""
+    `pip install 'lp[formats]'`; several animals need SLEAP tracks and become <track>_<node>), or
+    a DeepLabCut project's labeled-data folder (read by default where there is no
+    CollectedData.csv). Multi-animal DeepLabCut labels become <individual>_<bodypart>."""
     image_height: int = 256
     """Height in pixels every frame is resized to before the network; a multiple of 32. For
     large frames with small body parts raise both sides: on 1024x1024 flies, 512 instead of 256

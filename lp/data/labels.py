@@ -1,8 +1,11 @@
 """Labeled frames from the field's files, all read into one LabeledFrames table:
 - DeepLabCut CSV: three header rows (scorer / bodyparts / coords), then one row per labeled frame;
   the leading index column(s) name the image, relative to the data directory; empty cells are
-  keypoints that were not labeled;
+  keypoints that were not labeled; a multi-animal file's fourth header row (individuals, after
+  scorer) makes each animal's keypoints <animal>_<bodypart>, its "single" (unique) ones <bodypart>;
 - DeepLabCut's own .h5 (pandas, the same table);
+- a DeepLabCut project's labeled-data folder: every <video>/CollectedData_<scorer>.h5 (or .csv)
+  in it, as one table;
 - COCO keypoints .json (one annotation per image; visibility 0 = not labeled);
 - SLEAP .slp and NWB (ndx-pose training frames) through sleap-io (lp.data.sleap).
 To add a format: a reader returning LabeledFrames, and its suffix in READERS."""
@@ -31,6 +34,8 @@ class LabeledFrames:
     """(N, K, 2) float64 x, y in original image pixels; NaN where not labeled."""
     keypoint_names: list[str]
     scorer: str
+    animals: tuple[str, ...] = ()
+    """A multi-animal DeepLabCut file's individuals (each one's keypoints <animal>_<bodypart>)."""
 
     @property
     def num_keypoints(self) -> int:
@@ -41,15 +46,69 @@ def read_labels(path: Path) -> LabeledFrames:
     """Read and check a labels file (by its suffix: .csv, .h5, .json, .slp, .nwb); every problem
     is a one-line UserError naming the file."""
     path = Path(path)
-    if not path.is_file():
+    project = path.parent / "labeled-data"
+    if path.is_dir():
+        frames = read_dlc_project(path)
+    elif not path.is_file() and path.name == DEFAULT_LABELS and project.is_dir() and _collected_files(project):
+        print(f"lp: no {DEFAULT_LABELS} in {path.parent}: reading the DeepLabCut project's {project.name}/ folder")
+        frames = read_dlc_project(project)
+    elif not path.is_file():
         raise UserError(
             f"labels file {path} not found: set --data.data-dir to your project folder "
-            "and --data.csv-file to the labels file's name (.csv, .h5, COCO .json, SLEAP .slp or NWB .nwb)"
+            "and --data.csv-file to the labels file's name (.csv, .h5, COCO .json, SLEAP .slp or NWB .nwb, "
+            "or a DeepLabCut project's labeled-data folder)"
         )
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise UserError(f"{path}: lp reads labels from {', '.join(READERS)} files: export them as a DeepLabCut CSV")
-    return reader(path)
+    else:
+        reader = READERS.get(path.suffix.lower())
+        if reader is None:
+            raise UserError(f"{path}: lp reads labels from {', '.join(READERS)} files: export them as a DeepLabCut CSV")
+        frames = reader(path)
+    # DeepLabCut projects labeled on Windows name their images with backslashes
+    frames.image_paths = [relative.replace("\\", "/") for relative in frames.image_paths]
+    if len(set(frames.image_paths)) != len(frames.image_paths):
+        duplicate = next(p for p in frames.image_paths if frames.image_paths.count(p) > 1)
+        raise UserError(f"{path}: image {duplicate} is listed twice: keep one row per image")
+    if frames.animals:
+        print(f"lp: {path.name}: {len(frames.animals)} animals ({', '.join(frames.animals)}) read as fixed identities, "
+              "keypoints <animal>_<bodypart>: label each animal under the same name in every frame")
+    return frames
+
+
+def _collected_files(labeled_data: Path) -> list[Path]:
+    """A DeepLabCut labeled-data folder's labels: one CollectedData_<scorer> file per video
+    folder, the .h5 (DeepLabCut's own) where both it and the .csv are there."""
+    found = []
+    for folder in sorted(p for p in labeled_data.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("CollectedData_*.h5")) or sorted(folder.glob("CollectedData_*.csv"))
+        if len(files) > 1:
+            raise UserError(f"{folder} holds {len(files)} labels files ({', '.join(f.name for f in files)}): "
+                            "keep one CollectedData file per video folder")
+        found += files
+    return found
+
+
+def read_dlc_project(labeled_data: Path) -> LabeledFrames:
+    """Every video folder's CollectedData file in a DeepLabCut labeled-data folder, as one table;
+    image paths stay as DeepLabCut writes them, relative to the project (the folder's parent).
+    A keypoint missing from some files (added to the project later) is unlabeled in their frames."""
+    files = _collected_files(labeled_data)
+    if not files:
+        raise UserError(f"{labeled_data} holds no <video>/CollectedData_<scorer>.h5 or .csv: "
+                        "label frames in DeepLabCut first, or set --data.csv-file to your labels file")
+    tables = [READERS[f.suffix.lower()](f) for f in files]
+    names = list(dict.fromkeys(name for table in tables for name in table.keypoint_names))
+    coords = []
+    for file, table in zip(files, tables):
+        missing = [name for name in names if name not in table.keypoint_names]
+        if missing:
+            print(f"lp: {file.relative_to(labeled_data)} has no column for {', '.join(missing)}: "
+                  f"unlabeled in its {len(table.image_paths)} frames")
+        xy = np.full((len(table.image_paths), len(names), 2), np.nan)
+        xy[:, [names.index(name) for name in table.keypoint_names]] = table.keypoints
+        coords.append(xy)
+    animals = tuple(dict.fromkeys(animal for table in tables for animal in table.animals))
+    return LabeledFrames([p for table in tables for p in table.image_paths], np.concatenate(coords), names,
+                         tables[0].scorer, animals)
 
 
 def read_dlc_csv(csv_path: Path) -> LabeledFrames:
@@ -62,12 +121,14 @@ def read_dlc_csv(csv_path: Path) -> LabeledFrames:
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 3:
         raise UserError(f"{csv_path} has fewer than the 3 header rows scorer / bodyparts / coords")
-    scorer_row, parts_row, coords_row = rows[0], rows[1], rows[2]
-    if parts_row and parts_row[0].strip().lower() == "individuals":
-        raise UserError(f"{csv_path} is a multi-animal DeepLabCut file (individuals row): lp reads single-animal CSVs")
+    header = 4 if rows[1] and rows[1][0].strip().lower() == "individuals" else 3  # multi-animal DeepLabCut
+    if len(rows) < header:
+        raise UserError(f"{csv_path} has fewer than the 4 header rows scorer / individuals / bodyparts / coords")
+    scorer_row, parts_row, coords_row = rows[0], rows[header - 2], rows[header - 1]
+    animal_row = rows[1] if header == 4 else [""] * len(coords_row)
     width = len(coords_row)
-    if len(scorer_row) != width or len(parts_row) != width:
-        raise UserError(f"{csv_path}: the three header rows have different numbers of columns")
+    if len(scorer_row) != width or len(parts_row) != width or len(animal_row) != width:
+        raise UserError(f"{csv_path}: the {header} header rows have different numbers of columns")
     if coords_row[0].strip().lower() != "coords" and parts_row[0].strip().lower() != "bodyparts":
         raise UserError(f"{csv_path}: header must be three rows scorer / bodyparts / coords (DeepLabCut style)")
 
@@ -80,8 +141,9 @@ def read_dlc_csv(csv_path: Path) -> LabeledFrames:
 
     names: list[str] = []
     columns: dict[tuple[str, str], int] = {}
+    animals = tuple(dict.fromkeys(cell.strip() for cell in animal_row[num_index:] if cell.strip() not in ("", "single")))
     for col in range(num_index, width):
-        part, coord = parts_row[col].strip(), coords_row[col].strip().lower()
+        part, coord = _animal_part(animal_row[col].strip(), parts_row[col].strip()), coords_row[col].strip().lower()
         if coord not in _KNOWN_COORDS:
             raise UserError(f"{csv_path}: column {col + 1} has coords '{coord}'; expected x, y or visible")
         if (part, coord) in columns:
@@ -94,7 +156,7 @@ def read_dlc_csv(csv_path: Path) -> LabeledFrames:
             raise UserError(f"{csv_path}: keypoint '{part}' needs both an x and a y column")
 
     paths, coords = [], []
-    for line, row in enumerate(rows[3:], start=4):
+    for line, row in enumerate(rows[header:], start=header + 1):
         if len(row) != width:
             raise UserError(f"{csv_path} line {line} has {len(row)} values, expected {width}: fix or remove that row")
         path = "/".join(cell.strip() for cell in row[:num_index] if cell.strip())
@@ -112,11 +174,14 @@ def read_dlc_csv(csv_path: Path) -> LabeledFrames:
         coords.append(frame)
     if not paths:
         raise UserError(f"{csv_path} has a header but no labeled frames")
-    if len(set(paths)) != len(paths):
-        duplicate = next(p for p in paths if paths.count(p) > 1)
-        raise UserError(f"{csv_path}: image {duplicate} is listed twice: keep one row per image")
     scorer = next((cell for cell in scorer_row[num_index:] if cell.strip()), "lp")
-    return LabeledFrames(paths, np.stack(coords), names, scorer)
+    return LabeledFrames(paths, np.stack(coords), names, scorer, animals)
+
+
+def _animal_part(animal: str, part: str) -> str:
+    """A multi-animal DeepLabCut column's keypoint name: <animal>_<bodypart>; the "single"
+    individual's (unique body parts) and a single-animal file's: <bodypart>."""
+    return part if animal in ("", "single") else f"{animal}_{part}"
 
 
 def read_dlc_h5(path: Path) -> LabeledFrames:
@@ -132,9 +197,14 @@ def read_dlc_h5(path: Path) -> LabeledFrames:
         raise UserError(f"{path} is not a DeepLabCut .h5 labels file ({type(error).__name__}): export the labels as CSV") from None
     columns = table.columns
     if not isinstance(columns, pd.MultiIndex) or columns.nlevels not in (3, 4):
-        raise UserError(f"{path}: expected DeepLabCut's columns scorer / bodyparts / coords")
-    if columns.nlevels == 4:
-        raise UserError(f"{path} is a multi-animal DeepLabCut file (individuals level): lp reads single-animal labels")
+        raise UserError(f"{path}: expected DeepLabCut's columns scorer / bodyparts / coords "
+                        "(or scorer / individuals / bodyparts / coords)")
+    animals = ()
+    if columns.nlevels == 4:  # multi-animal: (scorer, individuals, bodyparts, coords)
+        animals = tuple(dict.fromkeys(a for a in columns.get_level_values(1) if a != "single"))
+        parts = [_animal_part(str(a), str(p)) for a, p in zip(columns.get_level_values(1), columns.get_level_values(2))]
+        columns = pd.MultiIndex.from_arrays([columns.get_level_values(0), parts, columns.get_level_values(3)])
+        table = table.set_axis(columns, axis=1)
     names = list(dict.fromkeys(columns.get_level_values(1)))
     coords = set(columns.get_level_values(2))
     if not {"x", "y"} <= coords:
@@ -144,7 +214,7 @@ def read_dlc_h5(path: Path) -> LabeledFrames:
     if "visible" in coords:
         xy[frame.xs("visible", axis=1, level=1)[names].to_numpy() == 0] = np.nan
     paths = ["/".join(str(part) for part in (index if isinstance(index, tuple) else (index,)) if str(part)) for index in table.index]
-    return LabeledFrames(paths, xy, names, str(columns.get_level_values(0)[0]))
+    return LabeledFrames(paths, xy, names, str(columns.get_level_values(0)[0]), animals)
 
 
 def read_coco(path: Path) -> LabeledFrames:
@@ -193,6 +263,8 @@ def read_sleap_or_nwb(path: Path) -> LabeledFrames:
     return read_sleap_labels(path)
 
 
+DEFAULT_LABELS = "CollectedData.csv"
+"""The labels file a project holds when --data.csv-file is not given."""
 READERS = {".csv": read_dlc_csv, ".h5": read_dlc_h5, ".json": read_coco, ".slp": read_sleap_or_nwb, ".nwb": read_sleap_or_nwb}
 
 

@@ -143,3 +143,93 @@ def test_a_run_on_large_frames_says_how_much_they_are_shrunk(tmp_path):
     bigger = DataConfig(data_dir=tmp_path, image_height=512, image_width=512, val_fraction=0.2, test_fraction=0.2)
     assert load_labeled_data(bigger).resolution_notice() == ""  # 2x: no line
     assert load_labeled_data(DataConfig(data_dir=EXAMPLE)).resolution_notice() == ""  # 406x396: 1.6x
+
+
+MULTI_ANIMAL = (
+    "scorer,,,me,me,me,me,me,me,me,me,me,me\n"
+    "individuals,,,m1,m1,m1,m1,m2,m2,m2,m2,single,single\n"
+    "bodyparts,,,head,head,tail,tail,head,head,tail,tail,box,box\n"
+    "coords,,,x,y,x,y,x,y,x,y,x,y\n"
+    "labeled-data,v1,img0.png,1,2,3,4,5,6,,,9,10\n"
+    "labeled-data,v1,img1.png,11,12,13,14,,,17,18,19,20\n"
+)
+
+
+def test_multi_animal_deeplabcut_csv_and_h5_name_keypoints_by_animal(tmp_path, capsys):
+    """A multi-animal DeepLabCut file: each individual's keypoints <animal>_<bodypart>, the
+    "single" individual's (unique body parts) by their own name; the .h5 reads the same."""
+    import pandas as pd
+
+    frames = read_labels(write(tmp_path, MULTI_ANIMAL))
+    assert "2 animals (m1, m2) read as fixed identities" in capsys.readouterr().out
+    assert frames.keypoint_names == ["m1_head", "m1_tail", "m2_head", "m2_tail", "box"]
+    assert frames.image_paths == ["labeled-data/v1/img0.png", "labeled-data/v1/img1.png"]
+    np.testing.assert_array_equal(frames.keypoints[0, [0, 2, 4]], [[1, 2], [5, 6], [9, 10]])
+    assert np.isnan(frames.keypoints[0, 3]).all() and np.isnan(frames.keypoints[1, 2]).all()
+    columns = pd.MultiIndex.from_tuples([("me", a, p, c) for a, p in [("m1", "head"), ("m1", "tail"), ("m2", "head"), ("m2", "tail"),
+                                                                      ("single", "box")] for c in "xy"],
+                                        names=["scorer", "individuals", "bodyparts", "coords"])
+    index = pd.MultiIndex.from_tuples([tuple(p.split("/")) for p in frames.image_paths])
+    pd.DataFrame(frames.keypoints.reshape(2, -1), columns=columns, index=index).to_hdf(tmp_path / "ma.h5", key="df_with_missing")
+    from_h5 = read_labels(tmp_path / "ma.h5")
+    assert from_h5.keypoint_names == frames.keypoint_names and from_h5.animals == ("m1", "m2")
+    np.testing.assert_array_equal(from_h5.keypoints, frames.keypoints)
+
+
+def test_a_deeplabcut_project_folder_reads_every_video_folder_and_trains(tmp_path, capsys):
+    """A DeepLabCut project as DeepLabCut leaves it: labeled-data/<video>/CollectedData_<scorer>
+    .h5 and .csv (the .h5 read), Windows paths in an older one, a keypoint added to the project
+    after a video was labeled, a <video>_labeled folder of drawn frames; no CollectedData.csv at
+    the top. Read as one table when --data.csv-file is left as is, and trained on."""
+    import shutil
+
+    import pandas as pd
+
+    from lp.cli import parse_train_args
+    from lp.engine.loop import train
+    from tests.conftest import tiny_args, write_project
+
+    flat = tmp_path / "flat"
+    write_project(flat, num_frames=12)
+    expected = read_labels(flat / "CollectedData.csv")
+    project = tmp_path / "project"
+    for video, rows in (("sessA", range(0, 6)), ("sessB", range(6, 12))):
+        (project / "labeled-data" / video).mkdir(parents=True)
+        for i in rows:
+            shutil.copy(flat / expected.image_paths[i], project / "labeled-data" / video)
+    (project / "labeled-data" / "sessA_labeled").mkdir()
+    shutil.copy(flat / expected.image_paths[0], project / "labeled-data" / "sessA_labeled")
+    names = expected.keypoint_names
+    columns = pd.MultiIndex.from_product([["me"], names, ["x", "y"]], names=["scorer", "bodyparts", "coords"])
+    index = pd.MultiIndex.from_tuples([("labeled-data", "sessA", Path(expected.image_paths[i]).name) for i in range(6)])
+    pd.DataFrame(expected.keypoints[:6].reshape(6, -1), columns=columns, index=index).to_hdf(
+        project / "labeled-data" / "sessA" / "CollectedData_me.h5", key="df_with_missing")
+    (project / "labeled-data" / "sessA" / "CollectedData_me.csv").write_text("stale, not read\n")
+    lines = ["scorer" + ",me" * 4, "bodyparts,nose,nose,left,left", "coords,x,y,x,y"]
+    for i in range(6, 12):
+        cells = ["" if np.isnan(v) else f"{v:.6f}" for v in expected.keypoints[i, :2].ravel()]
+        lines.append(",".join([f"labeled-data\\sessB\\{Path(expected.image_paths[i]).name}", *cells]))
+    (project / "labeled-data" / "sessB" / "CollectedData_me.csv").write_text("\n".join(lines) + "\n")
+
+    frames = read_labels(project / "CollectedData.csv")
+    out = capsys.readouterr().out
+    assert "reading the DeepLabCut project's labeled-data/ folder" in out
+    assert "sessB/CollectedData_me.csv has no column for right: unlabeled in its 6 frames" in out
+    assert frames.keypoint_names == names
+    assert frames.image_paths == [f"labeled-data/sess{'A' if i < 6 else 'B'}/{Path(p).name}" for i, p in enumerate(expected.image_paths)]
+    want = expected.keypoints.copy()
+    want[6:, 2] = np.nan
+    np.testing.assert_allclose(frames.keypoints, want, atol=1e-6)
+    result = train(parse_train_args(tiny_args(project, tmp_path / "run", "--train.max-steps", "2")))
+    assert np.isfinite(result.pixel_error["train"]["mean"])
+    assert pd.read_csv(tmp_path / "run" / "predictions.csv", header=[0, 1, 2], index_col=0).index[-1] == frames.image_paths[-1]
+
+    (project / "labeled-data" / "sessB" / "CollectedData_you.csv").write_text("x\n")
+    with pytest.raises(UserError, match="holds 2 labels files .*keep one CollectedData file per video folder"):
+        read_labels(project / "CollectedData.csv")
+    empty = tmp_path / "empty" / "labeled-data"
+    (empty / "v").mkdir(parents=True)
+    with pytest.raises(UserError, match="holds no <video>/CollectedData_<scorer>.h5 or .csv"):
+        read_labels(empty)
+    with pytest.raises(UserError, match="not found"):  # no labeled-data folder: the plain message
+        read_labels(tmp_path / "flat" / "labeled-data" / "CollectedData.csv")
