@@ -15,15 +15,28 @@ from lp.errors import UserError
 
 
 def read_image(path: Path) -> torch.Tensor:
-    """(3, H, W) uint8; grayscale and RGBA become RGB."""
+    """(3, H, W) uint8; grayscale and RGBA become RGB, 16-bit grayscale is scaled to 8 bits over
+    its whole range (as a video decoder turns gray16 into 8-bit RGB)."""
     if not path.is_file():
         raise UserError(f"image {path} is listed in the labels but missing: restore it or remove its row")
     try:
         with Image.open(path) as image:
-            array = np.asarray(image.convert("RGB"))
+            if image.mode.startswith("I") or image.mode == "F":  # PIL's "RGB" would clip these at 255
+                array = _sixteen_bit_to_8(np.asarray(image), image.mode, path)
+            else:
+                array = np.asarray(image.convert("RGB"))
     except (OSError, UnidentifiedImageError) as error:
         raise UserError(f"cannot decode image {path}: {error}") from None
-    return torch.from_numpy(array.copy()).permute(2, 0, 1)
+    array = np.repeat(array[..., None], 3, axis=-1) if array.ndim == 2 else array.copy()
+    return torch.from_numpy(array).permute(2, 0, 1)
+
+
+def _sixteen_bit_to_8(array: np.ndarray, mode: str, path: Path) -> np.ndarray:
+    """A 16-bit grayscale image (PIL mode I;16*, or I holding 0..65535) as 8 bits, 65535 -> 255."""
+    if mode == "F" or array.size == 0 or array.min() < 0 or array.max() > 65535:
+        raise UserError(f"image {path} has {'floating-point' if mode == 'F' else '32-bit'} pixels (PIL mode {mode}): "
+                        "save the frames as 8- or 16-bit PNG or JPEG")
+    return ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
 def resize_images(images: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lp.data.labels import read_labels
 from lp.errors import UserError
@@ -233,3 +234,32 @@ def test_a_deeplabcut_project_folder_reads_every_video_folder_and_trains(tmp_pat
         read_labels(empty)
     with pytest.raises(UserError, match="not found"):  # no labeled-data folder: the plain message
         read_labels(tmp_path / "flat" / "labeled-data" / "CollectedData.csv")
+
+
+def test_images_of_every_depth_read_as_8_bit_rgb(tmp_path):
+    """Cameras' 16-bit grayscale frames are scaled over their whole range (PIL's own conversion
+    clips them at 255, a white frame); grayscale, palette and RGBA become RGB; float pixels stop
+    with a line naming the file."""
+    from PIL import Image
+
+    from lp.data.images import read_image
+
+    ramp = np.linspace(0, 65535, 48 * 64).reshape(48, 64).astype(np.uint16)
+    for name in ("g16.png", "g16.tif"):
+        Image.fromarray(ramp).save(tmp_path / name)
+        image = read_image(tmp_path / name)
+        assert image.shape == (3, 48, 64) and image.dtype == torch.uint8
+        np.testing.assert_array_equal(image[0].numpy(), np.round(ramp / 257).astype(np.uint8))
+        assert (image[0] == image[2]).all()
+    rgb = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(np.dstack([rgb, np.full((48, 64), 128, np.uint8)])).save(tmp_path / "rgba.png")
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "gray.png")
+    Image.fromarray(rgb).quantize(16).save(tmp_path / "palette.png")
+    for name in ("rgb.png", "rgba.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / name).permute(1, 2, 0).numpy(), rgb)
+    assert (read_image(tmp_path / "gray.png") == torch.from_numpy(rgb[..., 0])).all()
+    assert read_image(tmp_path / "palette.png").shape == (3, 48, 64)
+    Image.fromarray(ramp.astype(np.float32)).save(tmp_path / "f.tif")
+    with pytest.raises(UserError, match=r"f.tif has floating-point pixels .*save the frames as 8- or 16-bit"):
+        read_image(tmp_path / "f.tif")
