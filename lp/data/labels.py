@@ -51,7 +51,7 @@ def read_labels(path: Path) -> LabeledFrames:
         frames = read_dlc_project(path)
     elif not path.is_file() and path.name == DEFAULT_LABELS and project.is_dir() and _collected_files(project):
         print(f"lp: no {DEFAULT_LABELS} in {path.parent}: reading the DeepLabCut project's {project.name}/ folder")
-        frames = read_dlc_project(project)
+        frames, path = read_dlc_project(project), project
     elif not path.is_file():
         raise UserError(
             f"labels file {path} not found: set --data.data-dir to your project folder "
@@ -69,7 +69,7 @@ def read_labels(path: Path) -> LabeledFrames:
         duplicate = next(p for p in frames.image_paths if frames.image_paths.count(p) > 1)
         raise UserError(f"{path}: image {duplicate} is listed twice: keep one row per image")
     if frames.animals:
-        print(f"lp: {path.name}: {len(frames.animals)} animals ({', '.join(frames.animals)}) read as fixed identities, "
+        print(f"lp: {path.name}{'/' if path.is_dir() else ''}: {len(frames.animals)} animals ({', '.join(frames.animals)}) read as fixed identities, "
               "keypoints <animal>_<bodypart>: label each animal under the same name in every frame")
     return frames
 

@@ -221,9 +221,16 @@ def test_a_deeplabcut_project_folder_reads_every_video_folder_and_trains(tmp_pat
     want = expected.keypoints.copy()
     want[6:, 2] = np.nan
     np.testing.assert_allclose(frames.keypoints, want, atol=1e-6)
-    result = train(parse_train_args(tiny_args(project, tmp_path / "run", "--train.max-steps", "2")))
+    # README's command for one's own frames: the example's config, whose skeleton names the mouse's keypoints
+    config = Path(__file__).parents[2] / "configs" / "mouse.py"
+    result = train(parse_train_args(["--config", str(config), *tiny_args(project, tmp_path / "run", "--train.max-steps", "2")]))
+    assert "--data.skeleton names none of the keypoints" in capsys.readouterr().out
     assert np.isfinite(result.pixel_error["train"]["mean"])
     assert pd.read_csv(tmp_path / "run" / "predictions.csv", header=[0, 1, 2], index_col=0).index[-1] == frames.image_paths[-1]
+    assert "nose_top" not in (tmp_path / "run" / "config.yaml").read_text()
+    with pytest.raises(UserError, match="--data.skeleton names 'nose_x', which is not a keypoint"):  # a typo is no other data
+        train(parse_train_args(tiny_args(project, tmp_path / "run2", "--data.skeleton", "nose", "nose_x")))
+    assert not (tmp_path / "run2").exists()
 
     (project / "labeled-data" / "sessB" / "CollectedData_you.csv").write_text("x\n")
     with pytest.raises(UserError, match="holds 2 labels files .*keep one CollectedData file per video folder"):
