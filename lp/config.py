@@ -384,7 +384,8 @@ class PredictConfig:
     """One or more run directories written by train.py."""
     videos: Path | None = None
     """A video file, a folder of videos (mp4, avi, mov, mkv), or a labels file (.csv, .h5, .json,
-    .slp, .nwb: predictions on its frames, with their pixel error)."""
+    .slp, .nwb) or a DeepLabCut project's labeled-data folder: predictions on its frames, with
+    their pixel error."""
     export: Literal["none", "onnx"] = "none"
     """onnx: also write <run-dir>/export/model.onnx (backbone + head + keypoints, any batch size),
     checked against PyTorch with onnxruntime; --videos may then be left out."""

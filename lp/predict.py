@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from lp.config import PredictConfig
 from lp.data.images import read_image
-from lp.data.labels import READERS, read_labels
+from lp.data.labels import READERS, is_labeled_data, read_labels
 
 from lp.data.video import VideoInfo, open_videos, prefetch, read_frames, read_frames_parallel, stretch_length
 from lp.errors import UserError
@@ -75,7 +75,7 @@ def predict(
         import_sleap_io("--formats " + " ".join(f for f in cfg.formats if f in ("nwb", "slp")))
     models = [Model.from_dir(run, device=device, precision=cfg.precision) for run in cfg.run_dir]
     folders = output_dirs(cfg)
-    if Path(cfg.videos).suffix.lower() in READERS:  # a labels file
+    if Path(cfg.videos).suffix.lower() in READERS or is_labeled_data(Path(cfg.videos)):  # labels
         if rank == 0:
             predict_labeled(cfg, models, folders)
         return

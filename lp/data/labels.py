@@ -49,7 +49,7 @@ def read_labels(path: Path) -> LabeledFrames:
     project = path.parent / "labeled-data"
     if path.is_dir():
         frames = read_dlc_project(path)
-    elif not path.is_file() and path.name == DEFAULT_LABELS and project.is_dir() and _collected_files(project):
+    elif not path.is_file() and path.name == DEFAULT_LABELS and is_labeled_data(project):
         print(f"lp: no {DEFAULT_LABELS} in {path.parent}: reading the DeepLabCut project's {project.name}/ folder")
         frames, path = read_dlc_project(project), project
     elif not path.is_file():
@@ -72,6 +72,11 @@ def read_labels(path: Path) -> LabeledFrames:
         print(f"lp: {path.name}{'/' if path.is_dir() else ''}: {len(frames.animals)} animals ({', '.join(frames.animals)}) read as fixed identities, "
               "keypoints <animal>_<bodypart>: label each animal under the same name in every frame")
     return frames
+
+
+def is_labeled_data(folder: Path) -> bool:
+    """Whether `folder` is a DeepLabCut project's labeled-data folder with labels in it."""
+    return folder.is_dir() and folder.name == "labeled-data" and bool(_collected_files(folder))
 
 
 def _collected_files(labeled_data: Path) -> list[Path]:

@@ -228,6 +228,12 @@ def test_a_deeplabcut_project_folder_reads_every_video_folder_and_trains(tmp_pat
     assert np.isfinite(result.pixel_error["train"]["mean"])
     assert pd.read_csv(tmp_path / "run" / "predictions.csv", header=[0, 1, 2], index_col=0).index[-1] == frames.image_paths[-1]
     assert "nose_top" not in (tmp_path / "run" / "config.yaml").read_text()
+    from lp.config import PredictConfig
+    from lp.predict import predict
+
+    predict(PredictConfig(run_dir=(tmp_path / "run",), videos=project / "labeled-data"))
+    on_frames = pd.read_csv(tmp_path / "run" / "video_preds" / "labeled-data.csv", header=[0, 1, 2], index_col=0)
+    assert list(on_frames.index) == frames.image_paths
     with pytest.raises(UserError, match="--data.skeleton names 'nose_x', which is not a keypoint"):  # a typo is no other data
         train(parse_train_args(tiny_args(project, tmp_path / "run2", "--data.skeleton", "nose", "nose_x")))
     assert not (tmp_path / "run2").exists()
