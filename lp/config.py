@@ -325,7 +325,8 @@ class LoopConfig:
     compile: bool = False
     """GPU only: compile the batch pipeline, and the network with every loss term, into CUDA
     graphs (torch.compile). With ResNet-50: about 2.5x faster supervised steps on an H100, and
-    semi-supervised bf16 steps at about 1700 images/s on an H200 against 440-500 eager (BENCHMARKS.md),
+    semi-supervised bf16 steps at about 1900 images/s (16 + 16 frames) and 3700 (64 + 64) on an
+    H200, against 440-500 eager at 16 + 16 (BENCHMARKS.md),
     after about a minute of compilation: worth it for runs of several thousand steps."""
     sync_batchnorm: bool = False
     """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each

@@ -14,10 +14,15 @@ to each process), the same function is computed in one: the batch is [labeled; c
 layer normalises every row with the statistics of its first (labeled) rows ("split"), which
 halves the layers' kernel launches that set an eager step's time.
 
-Both passes are autograd Functions with their gradients written out, so that a layer costs a few
-fused kernels (CUDA's batch-norm primitives, which SyncBatchNorm uses too) instead of the dozens
-of small operations that autograd would record for the same formulas: in eager mode on the H200
-those small operations, not the arithmetic, set the step time.
+In eager mode both passes are autograd Functions with their gradients written out, so that a
+layer costs a few fused kernels (CUDA's batch-norm primitives, which SyncBatchNorm uses too)
+instead of the dozens of small operations that autograd would record for the same formulas: in
+eager mode on the H200 those small operations, not the arithmetic, set the step time. Under
+torch.compile the same formulas are plain operations and autograd derives their gradients: the
+compiler fuses them with their neighbours, which it cannot do with the primitives (those, and the
+layout copies they ask for, took 41-46 % of a compiled step's GPU time; the plain form ran the
+compiled step 1.3-1.9x faster on an H200 with gradients equal to eager ones; BENCHMARKS.md).
+Not plain operations inside the Functions: compiled for CUDA, those gave wrong gradients.
 """
 
 from __future__ import annotations
@@ -39,23 +44,27 @@ def _wide(t: torch.Tensor) -> torch.Tensor:
     return t if t.dtype == torch.float64 else t.float()
 
 
-def _statistics(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _plain_statistics(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel batch mean and 1 / sqrt(var + eps), in float32."""
-    if x.is_cuda:
-        return torch.batch_norm_stats(x, eps)
     dims, _, _ = _channels(x)
     var, mean = torch.var_mean(_wide(x), dim=dims, correction=0)
     return mean, torch.rsqrt(var + eps)
 
 
-def _normalise(x, mean, invstd, weight, bias, eps: float) -> torch.Tensor:
+def _plain_normalise(x, mean, invstd, weight, bias) -> torch.Tensor:
     """(x - mean) * invstd * weight + bias, in x's dtype."""
-    if x.is_cuda:
-        return torch.batch_norm_elemt(x, weight, bias, mean, invstd, eps)
     _, shape, _ = _channels(x)
     scale = invstd if weight is None else invstd * weight
     shift = -mean * scale if bias is None else bias - mean * scale
     return (_wide(x) * scale.view(shape) + shift.view(shape)).to(x.dtype)
+
+
+def _statistics(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.batch_norm_stats(x, eps) if x.is_cuda else _plain_statistics(x, eps)
+
+
+def _normalise(x, mean, invstd, weight, bias, eps: float) -> torch.Tensor:
+    return torch.batch_norm_elemt(x, weight, bias, mean, invstd, eps) if x.is_cuda else _plain_normalise(x, mean, invstd, weight, bias)
 
 
 def _reduce(grad, x, mean, invstd, weight) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,6 +169,21 @@ class _SplitNorm(torch.autograd.Function):
                 None, None)
 
 
+def _split_plain(x, weight, bias, eps: float, rows: int):
+    """_SplitNorm's function in plain operations, for the compiler (autograd derives the gradient)."""
+    mean, invstd = _plain_statistics(x[:rows], eps)
+    return _plain_normalise(x, mean, invstd, weight, bias), mean.detach(), invstd.detach()
+
+
+def _record_plain(x, weight, bias, eps: float):
+    mean, invstd = _plain_statistics(x, eps)
+    return _plain_normalise(x, mean, invstd, weight, bias), mean, invstd
+
+
+def _replay_plain(x, mean, invstd, weight, bias, eps: float):
+    return _plain_normalise(x, mean, invstd, weight, bias)
+
+
 class _SharedStatistics:
     """Mixed into a batch-norm class. `shared` is "off" (ordinary batch norm), "record" (ordinary,
     and keep this batch's mean and invstd), "replay" (normalise with the kept ones, which stay
@@ -180,13 +204,15 @@ class _SharedStatistics:
             if count < 2:
                 raise ValueError(f"batch norm in training needs more than 1 value per channel, got {self.labeled_rows} "
                                  f"labeled rows of input {tuple(x.shape)}")
-            out, mean, invstd = _SplitNorm.apply(x, self.weight, self.bias, self.eps, self.labeled_rows)
+            split = _split_plain if torch.compiler.is_compiling() else _SplitNorm.apply
+            out, mean, invstd = split(x, self.weight, self.bias, self.eps, self.labeled_rows)
             if self.track_running_stats and self.running_mean is not None:
                 self._update_running(mean, invstd, count)
             return out
         if self.shared == "replay":
             mean, invstd = self.recorded
-            return _ReplayNorm.apply(x, mean, invstd, self.weight, self.bias, self.eps)
+            replay = _replay_plain if torch.compiler.is_compiling() else _ReplayNorm.apply
+            return replay(x, mean, invstd, self.weight, self.bias, self.eps)
         # Not detached: the clips' gradients also flow through the statistics into the labeled
         # frames' activations, so that the step follows the gradient of the one function. Treated
         # as constants (as inference treats running statistics), the clips' losses keep pushing
@@ -201,7 +227,8 @@ class _SharedStatistics:
         _, _, count = _channels(x)
         if count < 2:
             raise ValueError(f"batch norm in training needs more than 1 value per channel, got input {tuple(x.shape)}")
-        out, mean, invstd = _RecordNorm.apply(x, self.weight, self.bias, self.eps)
+        record = _record_plain if torch.compiler.is_compiling() else _RecordNorm.apply
+        out, mean, invstd = record(x, self.weight, self.bias, self.eps)
         self.recorded = (mean, invstd)
         if self.track_running_stats and self.running_mean is not None:
             self._update_running(mean.detach(), invstd.detach(), count)
