@@ -44,13 +44,17 @@ class RunConfig:
     """Seed for model initialisation, batch order and augmentation."""
 
 
+DEFAULT_LABELS = "CollectedData.csv"
+"""The labels file --data.csv-file names unless told otherwise (DeepLabCut's merged labels)."""
+
+
 @dataclass(kw_only=True)
 class DataConfig:
     """Labeled frames: where they are, how they are split, resized and augmented."""
 
     data_dir: Path = Path("data/mirror-mouse-example")
     """Project folder holding the labels CSV; image paths in the CSV are relative to it."""
-    csv_file: str = "CollectedData.csv"
+    csv_file: str = DEFAULT_LABELS
     """Labels file inside data_dir: a DeepLabCut CSV (scorer / bodyparts / coords header rows),
     DeepLabCut's .h5, COCO keypoints .json, SLEAP .slp or NWB .nwb (the last two need
     `pip install 'lp[formats]'`; several animals need SLEAP tracks and become <track>_<node>), or

@@ -73,12 +73,6 @@ def load_labeled_data(cfg: DataConfig, context_video_dirs: list[Path] | None = N
     if not any(data_dir.iterdir()):
         raise UserError(f"data directory {data_dir} is empty: it needs {cfg.csv_file} and the labeled images")
     frames = read_labels(data_dir / cfg.csv_file)
-    if cfg.skeleton and not {name for pair in cfg.skeleton for name in pair} & set(frames.keypoint_names):
-        # a config written for other data (configs/mouse.py pointed at a user's project): the
-        # skeleton only draws lines in FiftyOne, so it is dropped, with a line, from this run's config
-        print(f"lp: --data.skeleton names none of the keypoints labeled in {data_dir} (a config written for other "
-              "data?): no skeleton is drawn; set --data.skeleton NAME NAME ... with these keypoints")
-        cfg.skeleton = ()
     try:
         skeleton_edges(frames.keypoint_names, cfg.skeleton)
     except ValueError as error:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lp.config import DEFAULT_LABELS
 from lp.errors import UserError
 
 _KNOWN_COORDS = ("x", "y", "visible", "likelihood")
@@ -69,8 +70,8 @@ def read_labels(path: Path) -> LabeledFrames:
         duplicate = next(p for p in frames.image_paths if frames.image_paths.count(p) > 1)
         raise UserError(f"{path}: image {duplicate} is listed twice: keep one row per image")
     if frames.animals:
-        print(f"lp: {path.name}{'/' if path.is_dir() else ''}: {len(frames.animals)} animals ({', '.join(frames.animals)}) read as fixed identities, "
-              "keypoints <animal>_<bodypart>: label each animal under the same name in every frame")
+        print(f"lp: {path.name}{'/' if path.is_dir() else ''}: {len(frames.animals)} animals ({', '.join(frames.animals)}) "
+              "read as fixed identities, keypoints <animal>_<bodypart>: label each animal under the same name in every frame")
     return frames
 
 
@@ -268,8 +269,6 @@ def read_sleap_or_nwb(path: Path) -> LabeledFrames:
     return read_sleap_labels(path)
 
 
-DEFAULT_LABELS = "CollectedData.csv"
-"""The labels file a project holds when --data.csv-file is not given."""
 READERS = {".csv": read_dlc_csv, ".h5": read_dlc_h5, ".json": read_coco, ".slp": read_sleap_or_nwb, ".nwb": read_sleap_or_nwb}
 
 
@@ -284,8 +283,14 @@ def _number(cell: str, csv_path: Path, line: int) -> float:
 
 
 def skeleton_edges(keypoint_names: list[str], skeleton: tuple[tuple[str, str], ...]) -> list[tuple[int, int]]:
-    """--data.skeleton's name pairs as keypoint index pairs; a name not in the labels is an error."""
+    """--data.skeleton's name pairs as keypoint index pairs. A skeleton naming none of the
+    keypoints was written for other data (configs/mouse.py pointed at a user's project): it only
+    draws lines, so there are none, with a line saying so. Some names missing (a typo): an error."""
     index = {name: i for i, name in enumerate(keypoint_names)}
+    if skeleton and not {name for pair in skeleton for name in pair} & index.keys():
+        print("lp: --data.skeleton names none of the labels' keypoints (a config written for other data?): "
+              "no skeleton is drawn; set --data.skeleton NAME NAME ... with these keypoints")
+        return []
     for name in (n for pair in skeleton for n in pair):
         if name not in index:
             raise ValueError(f"--data.skeleton names '{name}', which is not a keypoint in the labels ({', '.join(keypoint_names)})")

@@ -64,7 +64,9 @@ def _statistics(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor
 
 
 def _normalise(x, mean, invstd, weight, bias, eps: float) -> torch.Tensor:
-    return torch.batch_norm_elemt(x, weight, bias, mean, invstd, eps) if x.is_cuda else _plain_normalise(x, mean, invstd, weight, bias)
+    if x.is_cuda:
+        return torch.batch_norm_elemt(x, weight, bias, mean, invstd, eps)
+    return _plain_normalise(x, mean, invstd, weight, bias)
 
 
 def _reduce(grad, x, mean, invstd, weight) -> tuple[torch.Tensor, torch.Tensor]:
