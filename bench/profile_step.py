@@ -136,9 +136,9 @@ def main() -> None:
 KERNEL_KINDS = {  # the first pattern a kernel's name contains decides its kind
     "all-reduce (NCCL)": ("nccl",),
     "compiled (triton)": ("triton",),
+    "batch-norm primitives": ("batch_norm", "batchnorm", "bn_fw", "bn_bw"),  # before "cudnn": cuDNN's own batch norm
     "convolution": ("conv", "implicit_gemm", "cudnn", "xmma", "winograd", "fft"),
     "matrix product": ("gemm", "cutlass", "cublas", "nvjet"),
-    "batch-norm primitives": ("batch_norm", "batchnorm"),
     "copies": ("memcpy", "memset"),
     "ATen elementwise/reductions": ("elementwise_kernel", "reduce_kernel", "multi_tensor_apply"),
 }
