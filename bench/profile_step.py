@@ -5,12 +5,14 @@ sets) reported per step as host time and GPU kernel time. It runs the loop's own
 several GPUs, what the gradient all-reduce (NCCL kernels) and the wait for the other processes
 add to a step; the main process prints. On a GPU it also sums the kernels' time by kind
 (convolutions, compiled triton kernels, batch-norm primitives, ...) and lists the longest kernels;
---trace writes the profiled steps as a Chrome trace (chrome://tracing, ui.perfetto.dev).
+--trace writes the profiled steps as a Chrome trace (chrome://tracing, ui.perfetto.dev); --syncs
+lists each call that makes the host wait for the GPU, with the project's lines that led to it.
 
     python bench/profile_step.py --semi --precision fp32 [--compile] [--steps 40]
     python bench/profile_step.py --flops     # the network's arithmetic per frame (any machine)
     python bench/profile_step.py --semi --precision bf16 --batch 64 --clips 4     # 64 + 64 frames, ResNet-50 256x256
     python bench/profile_step.py --semi --precision bf16 --compile --trace step.json.gz
+    python bench/profile_step.py --semi --precision bf16 --compile --syncs
     accelerate launch --multi_gpu --num_processes 2 bench/profile_step.py --semi --precision bf16 --batch 32
 """
 
@@ -66,6 +68,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="steps profiled (after 60 warm-up steps)")
     parser.add_argument("--flops", action="store_true", help="only print the forward + backward GFLOP of one frame")
     parser.add_argument("--trace", type=Path, help="also write the profiled steps as a gzipped Chrome trace here")
+    parser.add_argument("--syncs", action="store_true",
+                        help="also list where the host waits for the GPU: each synchronizing call with the Python lines above it")
     args = parser.parse_args()
     if args.flops:
         gflop = flops_per_frame(args.arch, args.size) / 1e9
@@ -86,7 +90,7 @@ def main() -> None:
         ])
         run = build_run(cfg, accelerate.Accelerator(mixed_precision=PRECISION[args.precision], cpu=not torch.cuda.is_available()))
         run.model.train()
-        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA], with_stack=args.syncs,
                      schedule=schedule(wait=warmup, warmup=1, active=args.steps, repeat=1)) as prof:
             for step in range(warmup + args.steps + 1):
                 if step == warmup and torch.cuda.is_available():  # from here on every host-device sync warns, with its place
@@ -110,11 +114,12 @@ def main() -> None:
     wall = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep")) * per_step / 1000
     print(f"  {'whole step (wall)':<28} {wall:8.2f}")
     launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
-    syncs = {e.key: e.count for e in events if "Synchronize" in e.key or "cudaMemcpy" in e.key and "Async" not in e.key}
+    syncs = {e.key: e.count for e in events if is_sync(e.key)}
     print(f"  {launches / args.steps:.0f} kernel launches/step, syncs {syncs}")
     if torch.cuda.is_available():
         busy = gpu_busy(prof.events()) * per_step / 1000  # below the wall time: the host keeps the GPU waiting
-        print(f"  {'GPU busy (any kernel running)':<28} {busy:8.2f}   ({busy / wall:.0%} of the wall time)")
+        limit = "the GPU is the limit, the host runs ahead" if busy > 0.9 * wall else "the host keeps the GPU waiting"
+        print(f"  {'GPU busy (any kernel running)':<28} {busy:8.2f}   ({busy / wall:.0%} of the host's time: {limit})")
         kinds = kernel_kinds(events)
         print(f"  GPU kernel time {sum(kinds.values()) * per_step / 1000:.2f} ms/step, by kind: "
               + ", ".join(f"{kind} {us * per_step / 1000:.2f}" for kind, us in kinds.items()))
@@ -124,6 +129,10 @@ def main() -> None:
     print(events.table(sort_by="cpu_time_total", row_limit=25))
     if torch.cuda.is_available():
         print(events.table(sort_by="self_cuda_time_total", row_limit=30, max_name_column_width=90))
+    if args.syncs:
+        print("where the host waits (calls per step; the innermost operation, then the Python lines above it):")
+        for (name, place), count in sorted(sync_places(prof.events()).items(), key=lambda item: -item[1]):
+            print(f"  {count * per_step:6.2f}  {name}  <-  {place}")
     if args.trace is not None:
         with tempfile.TemporaryDirectory() as folder:
             plain = Path(folder) / "trace.json"
@@ -142,6 +151,35 @@ KERNEL_KINDS = {  # the first pattern a kernel's name contains decides its kind
     "copies": ("memcpy", "memset"),
     "ATen elementwise/reductions": ("elementwise_kernel", "reduce_kernel", "multi_tensor_apply"),
 }
+
+
+def is_sync(name: str) -> bool:
+    """A CUDA runtime call that makes the host wait for the GPU."""
+    return "Synchronize" in name or "cudaMemcpy" in name and "Async" not in name
+
+
+def sync_places(events) -> dict[tuple[str, str], int]:
+    """(synchronizing call under its innermost operation, the nearest Python lines of the
+    project above it) -> how many times, over the profiled steps. Needs with_stack=True."""
+    places: dict[tuple[str, str], int] = {}
+    steps = [event for event in events if event.name.startswith("ProfilerStep")]
+    training_thread = steps[0].thread if steps else None
+    for event in events:
+        if not is_sync(event.name):
+            continue
+        if training_thread is not None and event.thread != training_thread:  # DALI's workers, for one
+            key = (event.name, "another thread (the training thread does not wait for it)")
+            places[key] = places.get(key, 0) + 1
+            continue
+        chain, parent, lines = [event.name], event.cpu_parent, []
+        while parent is not None and not lines:
+            if not parent.name.startswith(("stage: ", "ProfilerStep")):
+                chain.append(parent.name)
+            lines = [line for line in parent.stack if "site-packages" not in line and "/lib/python" not in line][:3]
+            parent = parent.cpu_parent
+        key = (" < ".join(chain[:3]), " < ".join(lines) or "(no Python lines)")
+        places[key] = places.get(key, 0) + 1
+    return places
 
 
 def gpu_time(event) -> float:

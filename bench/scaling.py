@@ -7,7 +7,10 @@ Training (configs/mouse_semi.py, ResNet-50 at 256x256):
 - strong scaling: the same global batch on every count, 16 and 64 labeled frames per step, plus as
   many unlabeled frames in all (clips of 16 frames, or one shorter clip per GPU);
 - weak scaling: 16 labeled + one clip of 16 unlabeled frames per GPU (global batch 16 N);
-- steps/s and frames/s (labeled + unlabeled), the speed-up over one GPU, whether every process
+- steps/s and frames/s (labeled + unlabeled) over the whole loop, validation every 25 steps
+  included, and train_steps_per_s / train_frames_per_s without the validation and checkpoint
+  pauses (the GPU finishes the steps before each is timed); the speed-up over one GPU of each;
+  whether every process
   ended with bit-identical parameters, the test error after the same steps, and, for the strong
   runs, the wall time until the validation error first reached the one-GPU run's final error.
 Prediction: predict.py over a folder of 8 copies of a long video (the example repeated by stream
@@ -64,10 +67,14 @@ def worker(out: Path, flags: list[str]) -> None:
     if last <= first:
         sys.exit(f"--steps {cfg.train.max_steps} leaves no timing window: use at least {3 * every}")
     steps_per_s = (last - first) / (times[last - 1] - times[first - 1])
+    # the same steps without the validation and checkpoint pauses between them
+    paused = result.paused_s[last - 1] - result.paused_s[first - 1]
+    train_steps_per_s = (last - first) / (times[last - 1] - times[first - 1] - paused)
     frames_per_step = cfg.train.batch_size + state.num_processes * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
     out.write_text(json.dumps({
         "gpus": state.num_processes, "steps_per_s": round(steps_per_s, 3),
         "frames_per_s": round(steps_per_s * frames_per_step, 1), "frames_per_step": frames_per_step,
+        "train_steps_per_s": round(train_steps_per_s, 3), "train_frames_per_s": round(train_steps_per_s * frames_per_step, 1),
         "test_px": round(result.pixel_error["test"]["mean"], 3),
         "val_curve": [[step, round(times[step - 1] - times[0], 2), px] for step, px in validation_curve(result.run_dir)],
     }))
@@ -226,6 +233,7 @@ def main() -> None:
                         row["final_val_px"] = raw["val_curve"][-1][2] if raw["val_curve"] else None
                         one_gpu = one_gpu or row
                         row["speedup"] = round(row["frames_per_s"] / one_gpu["frames_per_s"], 2)
+                        row["train_speedup"] = round(row["train_frames_per_s"] / one_gpu["train_frames_per_s"], 2)
                         if part == "strong" and one_gpu["final_val_px"] is not None:
                             row["time_to_1gpu_val_s"] = time_to_reach(raw["val_curve"], one_gpu["final_val_px"])
                         report({"bench": f"scaling_{part}", "global_batch": global_batch, "seed": seed, **row, **common})

@@ -137,3 +137,31 @@ def test_profile_step_counts_each_kernel_once_by_kind(monkeypatch):
     timed.append(SimpleNamespace(**vars(event("stage: clips", 50, annotation=True)), time_range=SimpleNamespace(start=0, end=50)))
     assert gpu_busy(timed) == 12 + 10 + 1
     assert gpu_busy([]) == 0
+
+
+def test_profile_step_names_where_the_host_waits(monkeypatch):
+    """--syncs: each synchronizing CUDA call is counted under its innermost operation and the
+    nearest lines of the project above it (library frames skipped); asynchronous copies are not waits."""
+    from types import SimpleNamespace
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    from profile_step import is_sync, sync_places
+
+    def op(name, parent=None, stack=(), thread=1):
+        return SimpleNamespace(name=name, cpu_parent=parent, stack=list(stack), thread=thread)
+
+    step = op("ProfilerStep#61")
+    stage = op("stage: optimizer", step, ["/repo/lp/engine/loop.py(190): train_step"])
+    adam = op("aten::_fused_adam_", stage, ["/venv/lib/python3.12/site-packages/torch/optim/adam.py(500): _fused_adam",
+                                            "/repo/lp/engine/loop.py(191): train_step", "/repo/train.py(20): main"])
+    item = op("aten::item", op("stage: clips", step), ["/repo/lp/data/unlabeled.py(70): next"])
+    events = [op("cudaStreamSynchronize", adam), op("cudaStreamSynchronize", adam), op("cudaMemcpy", item),
+              op("cudaMemcpyAsync", item), op("cudaLaunchKernel", adam), op("cudaDeviceSynchronize", step),
+              op("cudaStreamSynchronize", thread=7), step]
+    assert [is_sync(e.name) for e in events] == [True, True, True, False, False, True, True, False]
+    assert sync_places(events) == {
+        ("cudaStreamSynchronize < aten::_fused_adam_", "/repo/lp/engine/loop.py(191): train_step < /repo/train.py(20): main"): 2,
+        ("cudaMemcpy < aten::item", "/repo/lp/data/unlabeled.py(70): next"): 1,
+        ("cudaDeviceSynchronize", "(no Python lines)"): 1,
+        ("cudaStreamSynchronize", "another thread (the training thread does not wait for it)"): 1,
+    }

@@ -31,6 +31,7 @@ from lp.engine.checkpoint import (
     BestWeights, TrainState, export_model, exported_model_path, load_exported, resumable_state, save_resumable_state,
 )
 from lp.engine.evaluate import predict_images
+from lp.engine.graph import StepGraph
 from lp.engine.sampler import BatchSampler
 from lp.engine.schedule import backbone_trainable, compute_lr
 from lp.errors import UserError
@@ -53,6 +54,9 @@ class TrainResult:
     """Mean / median / count of the pixel error per split, from the exported best model."""
     step_times_s: list[float]
     """Wall-clock time after each step of this session (the last one after a device sync)."""
+    paused_s: list[float]
+    """Seconds spent validating and saving up to each step (cumulative; the GPU finishes the steps
+    before each pause is timed), so that step_times_s less these is training time alone."""
     last_weights: dict[str, torch.Tensor]
     """This process's weights after the last step (CPU copy), before the best model is loaded
     for the final predictions: with several processes they must be identical on every one."""
@@ -76,6 +80,7 @@ def train_run(cfg: TrainConfig, accelerator: Accelerator) -> TrainResult:
     running: dict[str, torch.Tensor] = {}
     running_steps, last_log, paused_s = 0, time.perf_counter(), 0.0
     step_times: list[float] = []
+    pauses: list[float] = []
     progress = tqdm(range(state.step, max_steps), initial=state.step, total=max_steps, disable=not is_main, desc="training")
     run.model.train()
     for step in progress:
@@ -95,12 +100,20 @@ def train_run(cfg: TrainConfig, accelerator: Accelerator) -> TrainResult:
                 run.writer.add_scalar("train/images_per_s", images_per_s, state.step)
                 progress.set_postfix(loss=f"{values['total']:.4g}", img_s=f"{images_per_s:.0f}")
             running, running_steps, last_log, paused_s = {}, 0, time.perf_counter(), 0.0
-        pause_start = time.perf_counter()  # images/s counts training only, not these pauses
-        if has_val and (state.step % cfg.eval.val_every_steps == 0 or last):
-            validate(run, state.step)
-        if state.step % cfg.train.checkpoint_every_steps == 0 or last:
-            save_checkpoint(run)
-        paused_s += time.perf_counter() - pause_start
+        validating = has_val and (state.step % cfg.eval.val_every_steps == 0 or last)
+        saving = state.step % cfg.train.checkpoint_every_steps == 0 or last
+        pause = 0.0
+        if validating or saving:  # images/s counts training only, not these pauses
+            if accelerator.device.type == "cuda":
+                torch.cuda.synchronize(accelerator.device)  # the steps' own GPU work counts as training
+            pause_start = time.perf_counter()
+            if validating:
+                validate(run, state.step)
+            if saving:
+                save_checkpoint(run)
+            pause = time.perf_counter() - pause_start
+        paused_s += pause
+        pauses.append(pause + (pauses[-1] if pauses else 0.0))
         step_times.append(time.perf_counter())
     if accelerator.device.type == "cuda":
         torch.cuda.synchronize(accelerator.device)
@@ -121,7 +134,7 @@ def train_run(cfg: TrainConfig, accelerator: Accelerator) -> TrainResult:
         print_summary(summary, chosen)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return TrainResult(run.run_dir, summary, step_times, last_weights)
+    return TrainResult(run.run_dir, summary, step_times, pauses, last_weights)
 
 
 @dataclass
@@ -144,14 +157,22 @@ class Run:
     run_dir: Path
     writer: object | None
     """TensorBoard SummaryWriter on the main process, else None."""
-    make_batch: Callable[[int], LabeledBatch]
-    """micro-step -> this process's augmented labeled batch with its targets, on the device."""
+    host_batch: Callable[[int], np.ndarray]
+    """micro-step -> this process's frame indices and augmentation numbers (host)."""
+    device_batch: Callable[[torch.Tensor], LabeledBatch]
+    """host_batch's numbers, on the device -> the augmented labeled batch with its targets."""
     forward_terms: Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]
     """The labeled frames and the clips through the network (a pass each), then every raw loss term."""
     channels_last: bool
     compiled: bool
+    graph: StepGraph | None
+    """Compiled on one process: every step once the backbone is trainable as one CUDA graph."""
     frames_per_step: int
     """Labeled + unlabeled frames through the network per optimizer step, over all processes."""
+
+    def make_batch(self, micro_step: int) -> LabeledBatch:
+        """micro-step -> this process's augmented labeled batch with its targets, on the device."""
+        return self.device_batch(to_device(self.host_batch(micro_step), self.accelerator.device))
     state: TrainState = field(default_factory=TrainState)
     best: BestWeights = field(default_factory=BestWeights)
 
@@ -159,12 +180,20 @@ class Run:
 def train_step(run: Run, step: int) -> dict[str, torch.Tensor]:
     """One optimizer step (its micro-steps accumulated): learning rate and backbone freeze for
     `step`, forward, losses, backward, update. Returns the detached terms, averaged over micro-steps."""
-    cfg, accum = run.cfg, run.cfg.train.grad_accum_steps
+    cfg = run.cfg
     lr = compute_lr(cfg.optim, step, cfg.train.max_steps)
     trainable = backbone_trainable(step, cfg.train.freeze_backbone_steps)
+    run.network.backbone.train(trainable)  # and fixed batch-norm statistics
+    if run.graph is not None and trainable:  # the same work, replayed as one CUDA graph
+        return run.graph.step(run, step, lr, ordinary_step)
+    return ordinary_step(run, step, lr, trainable)
+
+
+def ordinary_step(run: Run, step: int, lr: float, trainable: bool = True) -> dict[str, torch.Tensor]:
+    """train_step's work, launched piece by piece."""
+    accum = run.cfg.train.grad_accum_steps
     run.optimizer.param_groups[0]["lr"] = lr if trainable else 0.0  # frozen backbone: no updates
     run.optimizer.param_groups[1]["lr"] = lr
-    run.network.backbone.train(trainable)  # and fixed batch-norm statistics
     terms: dict[str, torch.Tensor] = {}
     for micro in range(accum):
         if run.compiled:
@@ -176,7 +205,7 @@ def train_step(run: Run, step: int) -> dict[str, torch.Tensor]:
             clips = run.stream.next(step * accum + micro) if run.stream is not None else None
         with nullcontext() if micro == accum - 1 else run.accelerator.no_sync(run.model):
             with record_function("stage: network and losses"):
-                loss, micro_terms = run.losses.combine(run.forward_terms(batch, clips), step)
+                loss, micro_terms = run.losses.combine(run.forward_terms(batch, clips), run.losses.ramp_at(step))
             with record_function("stage: backward"):
                 run.accelerator.backward(loss / accum)
         for name, value in micro_terms.items():
@@ -239,6 +268,10 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     model, optimizer = accelerator.prepare(model, optimizer)
     network = accelerator.unwrap_model(model)
     compiled = cfg.train.compile and device.type == "cuda"
+    # one graph for the whole step needs one process (the all-reduce stays outside), no
+    # accumulation and no fp16 loss scaling (its overflow check waits for the GPU)
+    whole_step = compiled and world == 1 and cfg.train.grad_accum_steps == 1 and cfg.train.precision != "fp16"
+    compile_mode = None if not compiled else "default" if whole_step else "reduce-overhead"
     state = TrainState()
     accelerator.register_for_checkpointing(state)
     if resume_dir is not None:
@@ -287,18 +320,20 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     if stream is not None:
         frames_per_step += world * cfg.train.grad_accum_steps * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
     images = data.images.to(device)
-    make_batch = build_batch_pipeline(cfg, data, images, augment, losses, accelerator, channels_last, compiled)
-    forward_terms = build_forward(cfg, model, network, losses, data.image_hw, channels_last, compiled)
-    return Run(cfg, accelerator, data, images, model, network, losses, optimizer, stream, run_dir, writer, make_batch,
-               forward_terms, channels_last, compiled, frames_per_step, state)
+    host_batch, device_batch = build_batch_pipeline(cfg, data, images, augment, losses, accelerator, channels_last, compile_mode)
+    forward_terms = build_forward(cfg, model, network, losses, data.image_hw, channels_last, compile_mode)
+    return Run(cfg, accelerator, data, images, model, network, losses, optimizer, stream, run_dir, writer, host_batch,
+               device_batch, forward_terms, channels_last, compiled, StepGraph() if whole_step else None, frames_per_step,
+               state)
 
 
 def build_batch_pipeline(
     cfg: TrainConfig, data: LabeledData, images: torch.Tensor, augment: Augmenter, losses: LossBundle,
-    accelerator: Accelerator, channels_last: bool, compiled: bool,
-) -> Callable[[int], LabeledBatch]:
-    """micro-step -> LabeledBatch: frame indices and augmentation parameters drawn on the host
-    (one small asynchronous copy), then picking, augmenting and heatmap targets on the device."""
+    accelerator: Accelerator, channels_last: bool, compile_mode: str | None,
+) -> tuple[Callable[[int], np.ndarray], Callable[[torch.Tensor], LabeledBatch]]:
+    """(host part, device part) of making a LabeledBatch: frame indices and augmentation
+    parameters drawn on the host (one small asynchronous copy), then picking, augmenting and
+    heatmap targets on the device; compiled with `compile_mode` (None: not compiled)."""
     device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
     micro_batch_global = cfg.train.batch_size // cfg.train.grad_accum_steps
     sampler = BatchSampler(data.split["train"], cfg.run.seed)
@@ -316,7 +351,7 @@ def build_batch_pipeline(
             return indices
         return np.concatenate([indices, table[rank * len(indices) : (rank + 1) * len(indices)]], axis=1)
 
-    def device_batch(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    def device_parts(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         indices = packed[:, 0].long()
         if context is None:
             batch_images, batch_keypoints = augment.apply(images[indices].float() / 255, keypoints[indices], packed[:, 1:])
@@ -341,20 +376,21 @@ def build_batch_pipeline(
             batch_images = batch_images.contiguous(memory_format=torch.channels_last)
         return batch_images, batch_keypoints, heatmaps, rows
 
-    if compiled:  # the whole batch pipeline becomes one CUDA-graph replay
-        device_batch = torch.compile(device_batch, mode="reduce-overhead")
-    return lambda micro_step: LabeledBatch(*device_batch(to_device(host_batch(micro_step), device)))
+    if compile_mode is not None:  # reduce-overhead: the batch pipeline becomes one CUDA-graph replay
+        device_parts = torch.compile(device_parts, mode=compile_mode)
+    return host_batch, lambda packed: LabeledBatch(*device_parts(packed))
 
 
 def build_forward(
     cfg: TrainConfig, model: torch.nn.Module, network: PoseModel, losses: LossBundle, image_hw: tuple[int, int],
-    channels_last: bool, compiled: bool,
+    channels_last: bool, compile_mode: str | None,
 ) -> Callable[[LabeledBatch, ClipBatch | None], dict[str, torch.Tensor]]:
     """(labeled batch, clips or None) -> every raw loss term: the clips normalised with the labeled
     frames' batch statistics (lp.models.batchnorm says why), in one pass over [labeled; clips]
     where the head predicts each frame from itself and batch norm is local to the process, else in
-    a pass of their own after the labeled frames'; compiled: one CUDA graph (and one for backward)
-    for the passes, the clips' keypoints and every loss term."""
+    a pass of their own after the labeled frames'. Compiled (`compile_mode`) as one piece: the
+    passes, the clips' keypoints and every loss term; in reduce-overhead mode one CUDA graph (and
+    one for backward), else the kernels that lp.engine.graph captures with the rest of the step."""
     norms = [layer for layer in network.modules() if hasattr(layer, "shared")]
     # a single-frame head's batches carry no context, so its rows are [labeled; clips] in every layer
     one_pass = network.context_frames == 1 and not any(isinstance(layer, torch.nn.SyncBatchNorm) for layer in norms)
@@ -388,7 +424,7 @@ def build_forward(
         )
         return losses.raw_terms(outputs, batch, predicted)
 
-    return torch.compile(forward_terms, mode="reduce-overhead") if compiled else forward_terms
+    return forward_terms if compile_mode is None else torch.compile(forward_terms, mode=compile_mode)
 
 
 def validate(run: Run, step: int) -> None:

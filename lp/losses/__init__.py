@@ -99,7 +99,11 @@ class LossBundle:
     def __call__(
         self, outputs: torch.Tensor, batch: LabeledBatch, clips: ClipPredictions | None = None, step: int = 0
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.combine(self.raw_terms(outputs, batch, clips), step)
+        return self.combine(self.raw_terms(outputs, batch, clips), self.ramp_at(step))
+
+    def ramp_at(self, step: int) -> float:
+        """The unsupervised weights' multiplier at `step` (the warm-up ramp)."""
+        return unsupervised_ramp(step, *self.ramp)
 
     def raw_terms(
         self, outputs: torch.Tensor, batch: LabeledBatch, clips: ClipPredictions | None = None
@@ -112,13 +116,15 @@ class LossBundle:
                 terms[name] = UNSUPERVISED[name].term(block, clips, self.fitted.get(name))
         return terms
 
-    def combine(self, raw: dict[str, torch.Tensor], step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Weights and the warm-up ramp -> (total, every term raw and weighted, detached)."""
+    def combine(
+        self, raw: dict[str, torch.Tensor], ramp: float | torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Weights and the warm-up ramp's multiplier (ramp_at; a device scalar in a CUDA graph)
+        -> (total, every term raw and weighted, detached)."""
         supervised = raw[self.supervised_name]
         total = self.supervised_weight * supervised
         terms = {self.supervised_name: supervised.detach()}
         if len(raw) > 1:
-            ramp = unsupervised_ramp(step, *self.ramp)
             for name, block in self.unsupervised.items():
                 weighted = (ramp * block.weight) * raw[name]
                 total = total + weighted

@@ -53,6 +53,9 @@ def test_resume_continues_where_it_stopped(project, tmp_path):
     run(tiny_args(project, run_dir))
     result = run(["--run.resume-from", str(run_dir), "--train.max-steps", "6"])
     assert len(result.step_times_s) == 2  # steps 5 and 6 only
+    # step 5 ran straight on; step 6 validated and saved, a pause counted apart from training
+    assert len(result.paused_s) == 2 and result.paused_s[0] == 0 < result.paused_s[1]
+    assert result.paused_s[1] < result.step_times_s[1] - result.step_times_s[0]
     assert load_config(run_dir / "config.yaml").train.max_steps == 6
     _, metadata = load_exported(run_dir / "model_last.safetensors")
     assert metadata["step"] == "6"
@@ -254,7 +257,7 @@ def test_the_clip_pass_normalises_with_the_labeled_frames_statistics(tmp_path, m
     run_.model.train()
     if compile_:  # build_run compiles on CUDA only
         torch._dynamo.reset()
-        run_.forward_terms = build_forward(cfg, run_.model, run_.network, run_.losses, run_.data.image_hw, False, True)
+        run_.forward_terms = build_forward(cfg, run_.model, run_.network, run_.losses, run_.data.image_hw, False, "default")
     norms = [m for m in run_.network.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     assert norms and all(hasattr(m, "shared") for m in norms)
     start = {name: value.clone() for name, value in run_.network.state_dict().items()}
@@ -304,7 +307,7 @@ def compare_compiled_with_eager(tmp_path, make_accelerator, reader: str) -> None
     def trace(compiled: bool) -> list:
         torch._dynamo.reset()
         forward_terms = build_forward(cfg, run_.model, run_.network, run_.losses, run_.data.image_hw, cfg.train.channels_last
-                                      and run_.accelerator.device.type == "cuda", compiled)
+                                      and run_.accelerator.device.type == "cuda", "reduce-overhead" if compiled else None)
         run_.network.load_state_dict(start)
         calls = []
         for batch, clips in steps:
