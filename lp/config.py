@@ -327,11 +327,11 @@ class LoopConfig:
     channels_last: bool = True
     """Use the channels-last memory layout on GPUs (faster convolutions)."""
     compile: bool = False
-    """GPU only: compile the batch pipeline, and the network with every loss term, into CUDA
-    graphs (torch.compile). With ResNet-50: about 2.5x faster supervised steps on an H100, and
-    semi-supervised bf16 steps at about 1900 images/s (16 + 16 frames) and 3700 (64 + 64) on an
-    H200, against 440-500 eager at 16 + 16 (BENCHMARKS.md),
-    after about a minute of compilation: worth it for runs of several thousand steps."""
+    """GPU only: compile the batch pipeline, and the network with every loss term (torch.compile);
+    on one process (not fp16, no accumulation) each step is then one CUDA-graph replay, else a
+    few. With ResNet-50 on an H200, semi-supervised bf16: about 3000 images/s at 16 + 16 frames
+    and 4400 at 64 + 64, against 440-500 eager at 16 + 16 (BENCHMARKS.md), after about 1.5
+    minutes of compilation: worth it for runs of several thousand steps."""
     sync_batchnorm: bool = False
     """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each
     process's share of it. Slower; worth it when each process holds only a few frames."""

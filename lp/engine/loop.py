@@ -276,6 +276,8 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     accelerator.register_for_checkpointing(state)
     if resume_dir is not None:
         accelerator.load_state(str(resumable_state(resume_dir)))
+        for group in optimizer.param_groups:  # as a whole-step graph left them: made again at its capture
+            group["lr"], group["capturable"] = float(group["lr"]), False
         if is_main:
             print(f"lp: resuming {resume_dir} from step {state.step} of {cfg.train.max_steps}")
     stream = None

@@ -48,6 +48,22 @@ def test_train_writes_parseable_outputs(project, tmp_path):
     assert np.isfinite(x).all()
 
 
+def test_resume_takes_a_state_saved_from_a_step_graph(project, tmp_path):
+    """A GPU run's whole-step graph (lp.engine.graph) saves its optimizer with the learning rate
+    as a tensor and `capturable` set, which a CPU optimizer refuses; resuming sets both back."""
+    import torch
+
+    run_dir = tmp_path / "run"
+    run(tiny_args(project, run_dir))
+    saved = run_dir / "state" / "optimizer.bin"
+    state = torch.load(saved, weights_only=False)
+    for group in state["param_groups"]:
+        group["lr"], group["capturable"] = torch.tensor(1e-3), True
+    torch.save(state, saved)
+    result = run(["--run.resume-from", str(run_dir), "--train.max-steps", "6"])
+    assert len(result.step_times_s) == 2 and np.isfinite(result.pixel_error["train"]["mean"])
+
+
 def test_resume_continues_where_it_stopped(project, tmp_path):
     run_dir = tmp_path / "run"
     run(tiny_args(project, run_dir))
