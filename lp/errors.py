@@ -1,5 +1,7 @@
-"""The one exception type for user mistakes: entry points print it as one line, no traceback."""
+"""The one exception type for user mistakes: entry points print it as one line, no traceback;
+and `tell`, for the lines that inform rather than stop."""
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -18,3 +20,10 @@ def run_cli(main: Callable[[list[str]], None]) -> None:
     except KeyboardInterrupt:
         print("lp: interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def tell(line: str) -> None:
+    """Print a line for the user once: under `accelerate launch` every process reads the same
+    data, and only the main one (RANK 0) says what it found."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(line)

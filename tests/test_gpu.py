@@ -194,15 +194,18 @@ def test_compiled_semi_steps_equal_eager_ones_on_the_gpu(tmp_path, monkeypatch):
     compare_compiled_with_eager(tmp_path, lambda: Accelerator(), "auto")
 
 
-def test_a_compiled_step_replayed_as_one_graph_equals_the_step_launched_in_pieces(tmp_path, monkeypatch):
-    """--train.compile True on one GPU: after two warm-up steps each step is one CUDA graph replay
+@pytest.mark.parametrize("split", [False, True])
+def test_a_compiled_step_replayed_as_one_graph_equals_the_step_launched_in_pieces(tmp_path, monkeypatch, split):
+    """--train.compile True: after two warm-up steps each step is a CUDA graph replay
     (lp.engine.graph) with the step's own batch, clips, learning rate and warm-up ramp copied in;
     its loss terms and weights follow the same compiled steps launched piece by piece (fp32,
-    deterministic convolutions: equal to float32 rounding)."""
+    deterministic convolutions: equal to float32 rounding). split: the two graphs around the flat
+    gradient buffer that several processes all-reduce between them (here one process)."""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
 
     from lp.cli import parse_train_args
+    from lp.engine.graph import StepGraph
     from lp.engine.loop import build_run, train_step
 
     monkeypatch.chdir(ROOT)
@@ -218,16 +221,15 @@ def test_a_compiled_step_replayed_as_one_graph_equals_the_step_launched_in_piece
         torch._dynamo.reset()
         AcceleratorState._reset_state()
         run = build_run(cfg, Accelerator())
-        assert run.graph is not None  # one process, fp32, no accumulation
-        if mode == "pieces":
-            run.graph = None
+        assert run.graph is not None  # fp32, no accumulation
+        run.graph = None if mode == "pieces" else StepGraph(1, split)
         run.model.train()
         start = torch.cat([p.detach().flatten().clone() for p in run.network.parameters()])
         terms = [{name: float(value) for name, value in train_step(run, step).items()} for step in range(steps)]
         weights = torch.cat([p.detach().flatten() for p in run.network.parameters()])
         traces[mode] = (terms, weights, start)
         if mode == "graph":
-            assert run.graph.graph is not None  # captured, and replayed for the last steps
+            assert run.graph.forward is not None and (run.graph.update is not None) == split  # captured and replayed
     (graph_terms, graph_weights, graph_start), (piece_terms, piece_weights, piece_start) = traces["graph"], traces["pieces"]
     assert torch.equal(graph_start, piece_start)
     for step, (g, p) in enumerate(zip(graph_terms, piece_terms)):

@@ -34,6 +34,7 @@ def launch(out: Path, args: list[str], processes: int = 2) -> list[dict]:
     done = subprocess.run([*with_processes(processes), str(ROOT / "tests/multiprocess_run.py"), str(out), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
+    (out / "stdout.txt").write_text(done.stdout)
     ranks = [dict(np.load(out / f"rank{r}.npz")) for r in range(processes)]
     assert all(int(r["world"]) == processes for r in ranks)  # that many processes really ran
     return ranks
@@ -52,10 +53,14 @@ def test_two_processes_agree_read_their_own_clips_and_write_once(project, tmp_pa
     videos = tmp_path / "videos"
     videos.mkdir()
     write_video(videos / "a.mp4", num_frames=40)
+    (videos / "notes.txt").write_text("not a video")
     run = tmp_path / "run"
     args = tiny_args(project, run, "--unlabeled.video-dir", str(videos), "--unlabeled.clip-length", "4",
                      "--losses.temporal.enabled", "True", "--train.max-steps", "3")
     ranks = launch(tmp_path / "out", args)
+    # what reading the data finds is said by the main process only: once by training, once by
+    # multiprocess_run.py's own clip stream (every process reads the folder each time)
+    assert (tmp_path / "out" / "stdout.txt").read_text().count("notes.txt: not a video") == 2
     first, second = weights_of(ranks[0]), weights_of(ranks[1])
     assert first.keys() == second.keys()
     for name in first:  # gradients synchronised: bit-identical parameters
@@ -101,6 +106,37 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(project, tmp
     for name, value in single.last_weights.items():  # the frozen backbone stayed identical
         if name.startswith("backbone."):
             np.testing.assert_array_equal(two[name], value.numpy(), err_msg=name)
+
+
+@TWO_PROCESSES
+def test_two_processes_through_the_step_graph_agree_and_equal_one_process(project, tmp_path):
+    """lp.engine.graph's steps (compiled runs on GPUs) all-reduce the gradients themselves, in one
+    flat buffer, with the network called directly instead of through DDP: every process ends with
+    the same weights, and they move as one process's with the same global batch (as DDP's test
+    above). On a CPU its eager form runs; on GPUs its graphs, after the warm-up steps."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "a.mp4", num_frames=40)
+    args = tiny_args(project, tmp_path / "run", "--unlabeled.video-dir", str(videos), "--unlabeled.clip-length", "4",
+                     "--losses.temporal.enabled", "True", "--train.max-steps", "5")
+    first, second = (weights_of(rank) for rank in launch(tmp_path / "out", ["--step-graph", *args]))
+    for name in first:
+        if "running_" not in name and "num_batches" not in name:  # batch-norm statistics: each process's own
+            np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+    flags = ["--model.head", "regression", "--train.freeze-backbone-steps", "10", "--train.max-steps", "4",
+             "--data.augmentation", "dlc"]
+    two = weights_of(launch(tmp_path / "out2", ["--step-graph", *tiny_args(project, tmp_path / "two", *flags)])[0])
+    single = train(parse_train_args(tiny_args(project, tmp_path / "one", *flags)))
+    from lp.models import build_model
+
+    torch.manual_seed(0)  # the initial weights, as train() seeds them
+    initial = build_model(parse_train_args(tiny_args(project, tmp_path / "x", *flags)).model, 3, (64, 64)).state_dict()
+    for name in ("head.linear.weight", "head.linear.bias"):
+        one = single.last_weights[name].numpy()
+        moved = np.linalg.norm(one - initial[name].numpy())
+        assert moved > 1e-3
+        assert np.linalg.norm(two[name] - one) < (0.05 if torch.cuda.is_available() else 0.02) * moved, name
 
 
 @TWO_PROCESSES

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lp.config import DEFAULT_LABELS
-from lp.errors import UserError
+from lp.errors import UserError, tell
 
 _KNOWN_COORDS = ("x", "y", "visible", "likelihood")
 
@@ -51,7 +51,7 @@ def read_labels(path: Path) -> LabeledFrames:
     if path.is_dir():
         frames = read_dlc_project(path)
     elif not path.is_file() and path.name == DEFAULT_LABELS and is_labeled_data(project):
-        print(f"lp: no {DEFAULT_LABELS} in {path.parent}: reading the DeepLabCut project's {project.name}/ folder")
+        tell(f"lp: no {DEFAULT_LABELS} in {path.parent}: reading the DeepLabCut project's {project.name}/ folder")
         frames, path = read_dlc_project(project), project
     elif not path.is_file():
         raise UserError(
@@ -70,7 +70,7 @@ def read_labels(path: Path) -> LabeledFrames:
         duplicate = next(p for p in frames.image_paths if frames.image_paths.count(p) > 1)
         raise UserError(f"{path}: image {duplicate} is listed twice: keep one row per image")
     if frames.animals:
-        print(f"lp: {path.name}{'/' if path.is_dir() else ''}: {len(frames.animals)} animals ({', '.join(frames.animals)}) "
+        tell(f"lp: {path.name}{'/' if path.is_dir() else ''}: {len(frames.animals)} animals ({', '.join(frames.animals)}) "
               "read as fixed identities, keypoints <animal>_<bodypart>: label each animal under the same name in every frame")
     return frames
 
@@ -107,7 +107,7 @@ def read_dlc_project(labeled_data: Path) -> LabeledFrames:
     for file, table in zip(files, tables):
         missing = [name for name in names if name not in table.keypoint_names]
         if missing:
-            print(f"lp: {file.relative_to(labeled_data)} has no column for {', '.join(missing)}: "
+            tell(f"lp: {file.relative_to(labeled_data)} has no column for {', '.join(missing)}: "
                   f"unlabeled in its {len(table.image_paths)} frames")
         xy = np.full((len(table.image_paths), len(names), 2), np.nan)
         xy[:, [names.index(name) for name in table.keypoint_names]] = table.keypoints
@@ -254,7 +254,7 @@ def read_coco(path: Path) -> LabeledFrames:
         raise UserError(f"{path}: annotations name image id {unknown[0]}, which is not among the images")
     skipped = len(images) - len(by_image)
     if skipped:
-        print(f"lp: {path.name}: {skipped} image(s) without keypoint annotations skipped")
+        tell(f"lp: {path.name}: {skipped} image(s) without keypoint annotations skipped")
     if not by_image:
         raise UserError(f"{path} has no keypoint annotations")
     ids = [i for i in images if i in by_image]
@@ -288,7 +288,7 @@ def skeleton_edges(keypoint_names: list[str], skeleton: tuple[tuple[str, str], .
     draws lines, so there are none, with a line saying so. Some names missing (a typo): an error."""
     index = {name: i for i, name in enumerate(keypoint_names)}
     if skeleton and not {name for pair in skeleton for name in pair} & index.keys():
-        print("lp: --data.skeleton names none of the labels' keypoints (a config written for other data?): "
+        tell("lp: --data.skeleton names none of the labels' keypoints (a config written for other data?): "
               "no skeleton is drawn; set --data.skeleton NAME NAME ... with these keypoints")
         return []
     for name in (n for pair in skeleton for n in pair):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lp.errors import UserError
+from lp.errors import UserError, tell
 from lp.io import atomic_write
 
 CACHE_DIR = ".lp-frames"
@@ -81,7 +81,7 @@ def read_sleap_labels(path: Path):
             keypoints[row, first : first + len(nodes)] = instance.numpy()[:, :2]
         image_paths.append(cached_frame(path, lf, folders))
     if skipped:
-        print(f"lp: {path.name}: {skipped} frame(s) without user-labeled instances skipped")
+        tell(f"lp: {path.name}: {skipped} frame(s) without user-labeled instances skipped")
     return LabeledFrames(image_paths, keypoints, keypoint_names, "sleap")
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from lp.data.yuv import frame_planes, yuv420_to_rgb
-from lp.errors import UserError
+from lp.errors import UserError, tell
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
@@ -370,7 +370,7 @@ def list_videos(path: Path) -> list[Path]:
         if child.suffix.lower() in VIDEO_SUFFIXES:
             videos.append(child)
         elif child.is_file():
-            print(f"lp: skipping {child}: not a video ({', '.join(VIDEO_SUFFIXES)})")
+            tell(f"lp: skipping {child}: not a video ({', '.join(VIDEO_SUFFIXES)})")
     if not videos:
         raise UserError(f"--videos {path}: no videos ({', '.join(VIDEO_SUFFIXES)}) in this folder")
     return videos
@@ -440,6 +440,6 @@ def open_videos(path: Path, choice: str, device: torch.device, flag: str) -> lis
     for info in infos:
         reason = dali_cannot_read(info) if reader == "dali" else None
         if reason:
-            print(f"lp: {info.path.name}: read on the CPU, since {reason}")
+            tell(f"lp: {info.path.name}: read on the CPU, since {reason}")
         chosen.append((info, "cpu" if reason else reader))
     return chosen

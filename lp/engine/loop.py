@@ -166,7 +166,7 @@ class Run:
     channels_last: bool
     compiled: bool
     graph: StepGraph | None
-    """Compiled on one process: every step once the backbone is trainable as one CUDA graph."""
+    """Compiled: the steps as captured CUDA graphs (lp.engine.graph), instead of ordinary_step."""
     frames_per_step: int
     """Labeled + unlabeled frames through the network per optimizer step, over all processes."""
 
@@ -184,13 +184,14 @@ def train_step(run: Run, step: int) -> dict[str, torch.Tensor]:
     lr = compute_lr(cfg.optim, step, cfg.train.max_steps)
     trainable = backbone_trainable(step, cfg.train.freeze_backbone_steps)
     run.network.backbone.train(trainable)  # and fixed batch-norm statistics
-    if run.graph is not None and trainable:  # the same work, replayed as one CUDA graph
-        return run.graph.step(run, step, lr, ordinary_step)
+    if run.graph is not None:  # the same work, replayed as CUDA graphs
+        return run.graph.step(run, step, lr, trainable)
     return ordinary_step(run, step, lr, trainable)
 
 
-def ordinary_step(run: Run, step: int, lr: float, trainable: bool = True) -> dict[str, torch.Tensor]:
-    """train_step's work, launched piece by piece."""
+def ordinary_step(run: Run, step: int, lr: float, trainable: bool) -> dict[str, torch.Tensor]:
+    """train_step's work without graphs, launched piece by piece: micro-steps accumulated, the
+    gradients all-reduced by DDP with several processes."""
     accum = run.cfg.train.grad_accum_steps
     run.optimizer.param_groups[0]["lr"] = lr if trainable else 0.0  # frozen backbone: no updates
     run.optimizer.param_groups[1]["lr"] = lr
@@ -268,9 +269,10 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     model, optimizer = accelerator.prepare(model, optimizer)
     network = accelerator.unwrap_model(model)
     compiled = cfg.train.compile and device.type == "cuda"
-    # one graph for the whole step needs one process (the all-reduce stays outside), no
-    # accumulation and no fp16 loss scaling (its overflow check waits for the GPU)
-    whole_step = compiled and world == 1 and cfg.train.grad_accum_steps == 1 and cfg.train.precision != "fp16"
+    # the whole step as graphs: no accumulation, no fp16 loss scaling (its overflow check waits
+    # for the GPU), no SyncBatchNorm (its collectives would sit inside the graphs)
+    whole_step = compiled and cfg.train.grad_accum_steps == 1 and cfg.train.precision != "fp16" and not (
+        cfg.train.sync_batchnorm and world > 1)
     compile_mode = None if not compiled else "default" if whole_step else "reduce-overhead"
     state = TrainState()
     accelerator.register_for_checkpointing(state)
@@ -323,10 +325,12 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
         frames_per_step += world * cfg.train.grad_accum_steps * cfg.unlabeled.clips_per_step * cfg.unlabeled.clip_length
     images = data.images.to(device)
     host_batch, device_batch = build_batch_pipeline(cfg, data, images, augment, losses, accelerator, channels_last, compile_mode)
-    forward_terms = build_forward(cfg, model, network, losses, data.image_hw, channels_last, compile_mode)
+    # the graphs all-reduce the gradients themselves: the network is called directly, not through DDP
+    forward_terms = build_forward(
+        cfg, network if whole_step else model, network, losses, data.image_hw, channels_last, compile_mode)
     return Run(cfg, accelerator, data, images, model, network, losses, optimizer, stream, run_dir, writer, host_batch,
-               device_batch, forward_terms, channels_last, compiled, StepGraph() if whole_step else None, frames_per_step,
-               state)
+               device_batch, forward_terms, channels_last, compiled, StepGraph(world) if whole_step else None,
+               frames_per_step, state)
 
 
 def build_batch_pipeline(
