@@ -30,6 +30,7 @@ from torch.profiler import record_function
 
 from lp.data.augment import to_device
 from lp.data.batch import ClipBatch
+from lp.engine.schedule import set_learning_rate
 
 WARMUP_STEPS = 2
 """Eager steps on a side stream before the capture: torch.compile compiles the pieces there,
@@ -89,8 +90,7 @@ class StepGraph:
     def _eager(self, run, step: int, lr: float, trainable: bool, packed: torch.Tensor, clips: ClipBatch | None):
         """The captured work launched piece by piece (on a side stream on a GPU, as a capture
         needs of the steps before it)."""
-        run.optimizer.param_groups[0]["lr"] = lr if trainable else 0.0  # frozen backbone: no updates
-        run.optimizer.param_groups[1]["lr"] = lr
+        set_learning_rate(run.optimizer, lr, trainable)
         device = run.accelerator.device
         current = torch.cuda.current_stream(device) if device.type == "cuda" else None
         if current is not None:

@@ -33,7 +33,7 @@ from lp.engine.checkpoint import (
 from lp.engine.evaluate import predict_images
 from lp.engine.graph import StepGraph
 from lp.engine.sampler import BatchSampler
-from lp.engine.schedule import backbone_trainable, compute_lr
+from lp.engine.schedule import backbone_trainable, compute_lr, set_learning_rate
 from lp.errors import UserError
 from lp.io import atomic_write_text, make_run_dir, write_pixel_error_csv, write_predictions_csv
 from lp.losses import LossBundle, fit_unsupervised
@@ -193,8 +193,7 @@ def ordinary_step(run: Run, step: int, lr: float, trainable: bool) -> dict[str, 
     """train_step's work without graphs, launched piece by piece: micro-steps accumulated, the
     gradients all-reduced by DDP with several processes."""
     accum = run.cfg.train.grad_accum_steps
-    run.optimizer.param_groups[0]["lr"] = lr if trainable else 0.0  # frozen backbone: no updates
-    run.optimizer.param_groups[1]["lr"] = lr
+    set_learning_rate(run.optimizer, lr, trainable)
     terms: dict[str, torch.Tensor] = {}
     for micro in range(accum):
         if run.compiled:

@@ -1,4 +1,4 @@
-"""Learning-rate and backbone-freeze schedules: pure functions of the step."""
+"""Learning-rate and backbone-freeze schedules: functions of the step, and the optimizer set to them."""
 
 from __future__ import annotations
 
@@ -22,3 +22,9 @@ def compute_lr(cfg: OptimConfig, step: int, max_steps: int) -> float:
 
 def backbone_trainable(step: int, freeze_steps: int) -> bool:
     return step >= freeze_steps
+
+
+def set_learning_rate(optimizer, lr: float, trainable: bool) -> None:
+    """The optimizer's two groups (backbone, head) at `lr`; a frozen backbone's at 0 (no updates)."""
+    optimizer.param_groups[0]["lr"] = lr if trainable else 0.0
+    optimizer.param_groups[1]["lr"] = lr
