@@ -71,6 +71,18 @@ def test_scaling_runs_each_process_count_and_seed(tmp_path):
     assert rows[0]["train_speedup"] == 1.0
 
 
+def test_scaling_strong_part_times_the_one_process_error_on_the_training_clock(tmp_path):
+    """The strong part: the same global batch on 1 and 2 processes, and the training time (the
+    validation pauses left out) until each reached the one-process run's final validation error,
+    which the one-process run itself reached by its last validation at the latest."""
+    rows = run_scaling(tmp_path / "scaling.jsonl", "--steps", "9", "--parts", "strong", "--batches", "8")
+    assert [(row["bench"], row["gpus"], row["frames_per_step"]) for row in rows] == [
+        ("scaling_strong", 1, 16), ("scaling_strong", 2, 16)]  # 8 labeled + 8 unlabeled (one clip per process)
+    one = rows[0]
+    assert 0 < one["time_to_1gpu_val_train_s"] < one["wall_s"] and "time_to_1gpu_val_s" not in one
+    assert all(row["ranks_identical"] for row in rows)
+
+
 @TWO_PROCESSES
 def test_scaling_predict_part_on_one_and_two_processes(tmp_path):
     """bench/scaling.py's predict part (short example videos, --video-repeats 1): start-up, one
