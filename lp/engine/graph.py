@@ -113,6 +113,9 @@ class StepGraph:
         if self.split:
             params = self._params(run)
             if self.flat is None:
+                unused = [name for name, p in run.network.named_parameters() if p.requires_grad and p.grad is None]
+                if unused:  # (DDP would stop on them too)
+                    raise RuntimeError(f"parameters without a gradient after backward: {', '.join(unused[:5])}")
                 self.flat = torch.zeros(sum(p.numel() for p in params), device=params[0].device)
                 self.views = [view.view(p.shape) for view, p in zip(self.flat.split([p.numel() for p in params]), params)]
             torch._foreach_copy_(self.views, [p.grad for p in params])
