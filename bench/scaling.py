@@ -10,8 +10,8 @@ Training (configs/mouse_semi.py, ResNet-50 at 256x256):
 - steps/s and frames/s (labeled + unlabeled) over the whole loop, validation every 25 steps
   included, and train_steps_per_s / train_frames_per_s without the validation and checkpoint
   pauses (the GPU finishes the steps before each is timed); the speed-up over one GPU of each;
-  whether every process
-  ended with bit-identical parameters, the test error after the same steps, and, for the strong
+  whether every process ended with bit-identical parameters, the test error after the same
+  steps, and, for the strong
   runs, the training time until the validation error first reached the one-GPU run's final error
   (time_to_1gpu_val_train_s: validating every 25 steps, a fixed cost per check, left out; rows
   before session 14 have time_to_1gpu_val_s, which counted it).

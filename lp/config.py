@@ -330,9 +330,10 @@ class LoopConfig:
     """GPU only: compile the batch pipeline, and the network with every loss term (torch.compile);
     each step is then replayed as one CUDA graph (two around the gradient all-reduce on several
     GPUs; fp16, gradient accumulation and SyncBatchNorm instead replay a few per step). With
-    ResNet-50 on an H200, semi-supervised bf16: about 3000 images/s at 16 + 16 frames and 4400
-    at 64 + 64, against 440-500 eager at 16 + 16 (BENCHMARKS.md), after about 1.5 minutes of
-    compilation: worth it for runs of several thousand steps."""
+    ResNet-50 on an H200, semi-supervised bf16, training alone: about 3300 images/s at 16 + 16
+    frames and 4400 at 64 + 64, against 440-500 eager at 16 + 16 (BENCHMARKS.md); with empty
+    compile caches a 200-step run took 94 s, most of it compiling: worth it for runs of several
+    thousand steps."""
     sync_batchnorm: bool = False
     """Several GPUs: batch-norm statistics over the global batch (SyncBatchNorm) instead of each
     process's share of it. Slower; worth it when each process holds only a few frames."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.profiler import record_function
@@ -61,7 +62,7 @@ class StepGraph:
         """One optimizer step at `step`; with the graphs, the terms returned are their own
         tensors, overwritten by the next replay."""
         with record_function("stage: labeled batch"):
-            packed = torch.from_numpy(run.host_batch(step))
+            packed = run.host_batch(step)
         with record_function("stage: clips"):
             clips = run.stream.next(step) if run.stream is not None else None
         on_gpu = run.accelerator.device.type == "cuda"
@@ -72,7 +73,7 @@ class StepGraph:
             if self.forward is None:
                 self._capture(run, packed, clips)
             else:
-                self.packed.copy_(packed.pin_memory(), non_blocking=True)
+                self.packed.copy_(torch.from_numpy(packed).pin_memory(), non_blocking=True)
                 if clips is not None:
                     self.clips.images.copy_(clips.images)
                     self.clips.sizes.copy_(clips.sizes)
@@ -87,7 +88,7 @@ class StepGraph:
                 self.update.replay()
         return self.terms
 
-    def _eager(self, run, step: int, lr: float, trainable: bool, packed: torch.Tensor, clips: ClipBatch | None):
+    def _eager(self, run, step: int, lr: float, trainable: bool, packed: np.ndarray, clips: ClipBatch | None):
         """The captured work launched piece by piece (on a side stream on a GPU, as a capture
         needs of the steps before it)."""
         set_learning_rate(run.optimizer, lr, trainable)
@@ -97,7 +98,7 @@ class StepGraph:
             self.side = self.side or torch.cuda.Stream(device)
             self.side.wait_stream(current)
         with torch.cuda.stream(self.side) if current is not None else nullcontext():
-            terms = self._forward_backward(run, to_device(packed.numpy(), device), clips, run.losses.ramp_at(step))
+            terms = self._forward_backward(run, to_device(packed, device), clips, run.losses.ramp_at(step))
             if self.split:
                 self._all_reduce()
             self._update(run)
@@ -135,11 +136,11 @@ class StepGraph:
     def _params(run) -> list[torch.Tensor]:
         return [p for group in run.optimizer.param_groups for p in group["params"]]
 
-    def _capture(self, run, packed: torch.Tensor, clips: ClipBatch | None) -> None:
+    def _capture(self, run, packed: np.ndarray, clips: ClipBatch | None) -> None:
         """Fixed input tensors (holding this step's inputs), then the step captured: nothing of
         it runs until the first replay."""
         device = run.accelerator.device
-        self.packed = packed.to(device)
+        self.packed = to_device(packed, device)
         if clips is not None:
             inverse = None if clips.inverse is None else clips.inverse.clone()
             self.clips = ClipBatch(clips.images.clone(), clips.sizes.clone(), clips.num_clips, inverse)

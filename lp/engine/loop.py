@@ -169,12 +169,12 @@ class Run:
     """Compiled: the steps as captured CUDA graphs (lp.engine.graph), instead of ordinary_step."""
     frames_per_step: int
     """Labeled + unlabeled frames through the network per optimizer step, over all processes."""
+    state: TrainState = field(default_factory=TrainState)
+    best: BestWeights = field(default_factory=BestWeights)
 
     def make_batch(self, micro_step: int) -> LabeledBatch:
         """micro-step -> this process's augmented labeled batch with its targets, on the device."""
         return self.device_batch(to_device(self.host_batch(micro_step), self.accelerator.device))
-    state: TrainState = field(default_factory=TrainState)
-    best: BestWeights = field(default_factory=BestWeights)
 
 
 def train_step(run: Run, step: int) -> dict[str, torch.Tensor]:
