@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On a GPU machine with lp's requirements (or the carried wheels on PYTHONPATH): the gpu-marked
 # tests and the benchmarks, each part's JSON lines in RESULTS_DIR/gpu_suite.jsonl, then a summary.
-#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch] [profile] [quality] [scaling]
-# (no part named: all but profile, quality and scaling, which take long or need several GPUs; quality: 3 seeds of each example config)
+#   bash bench/gpu_suite.sh RESULTS_DIR [tests] [stream] [train] [semi] [predict] [launch] [profile] [quality] [nccl] [scaling]
+# (no part named: all but profile, quality, nccl and scaling, which take long or need several GPUs; quality: 3 seeds of
+# each example config; SEEDS="0 1 2" also repeats scaling's training parts per seed, for time to accuracy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results}
@@ -48,9 +49,16 @@ fi
 if has quality; then
   python3 bench/accuracy.py --configs supervised semi --seeds ${SEEDS:-0 1 2} --json "$results" 2>"$out/quality.log" | grep -v "^lp:"
 fi
-if has scaling; then  # several GPUs of one host: 1, 2 and 4 (as many as there are)
+if has nccl; then  # several GPUs of one host: the multi-process tests run on NCCL (2 processes; the resume test 4)
+  python3 -m pytest -q -p no:logging tests/test_multiprocess.py tests/test_predict.py -k "process" 2>&1 \
+    | tee "$out/nccl_tests.txt" | grep -E "passed|failed|Error"
+fi
+if has scaling; then  # several GPUs of one host: 1, 2 and 4 (as many as there are), eager then compiled
   gpus=$(python3 -c "import torch; n = torch.cuda.device_count(); print(' '.join(str(g) for g in (1, 2, 4, 8) if g <= n))")
-  python3 bench/scaling.py --gpus $gpus --steps 600 --precision bf16 --json "$results" 2>"$out/scaling.log" | grep BENCH
+  python3 bench/scaling.py --gpus $gpus --steps 600 --precision bf16 --seeds ${SEEDS:-0} --json "$results" \
+    2>"$out/scaling.log" | grep BENCH
+  python3 bench/scaling.py --gpus $gpus --steps 600 --precision bf16 --seeds ${SEEDS:-0} --compile --parts strong weak \
+    --json "$results" 2>"$out/scaling_compiled.log" | grep BENCH
 fi
 if has launch; then
   python3 bench/launch_overhead.py --json "$results" 2>"$out/launch.log" | grep BENCH
