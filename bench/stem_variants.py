@@ -2,7 +2,7 @@
 trained as lp trains it on a GPU (bf16 autocast, channels-last, torch.compile): forward and
 backward time per step, in variants that compute the same function. The profile of a compiled
 ResNet-50 step showed the 3-channel convolution and the max pool's backward taking about a tenth
-of the GPU's time. Needs only torch.
+of the GPU's time. Needs torch and lp's imports only (no DALI, kornia or tyro).
 
     python bench/stem_variants.py --batch 128 --size 256 [--json FILE]
     python bench/stem_variants.py --whole --batch 32       # the whole ResNet-50 backbone
@@ -130,7 +130,7 @@ def measure(args, name: str) -> dict:
 def check_same(args) -> None:
     """Every variant's output and first-layer weight gradient against the plain stem's (fp32)."""
     device = torch.device("cuda")
-    torch.backends.cudnn.allow_tf32 = False
+    tf32, torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.allow_tf32, False
     images = torch.rand(4, 3, 64, 64, device=device).contiguous(memory_format=torch.channels_last)
     results = {}
     for name in args.variants:
@@ -142,6 +142,7 @@ def check_same(args) -> None:
         out = forward(images)
         out.square().sum().backward()
         results[name] = (out.detach(), body[0].weight.grad.detach())
+    torch.backends.cudnn.allow_tf32 = tf32
     base_out, base_grad = results[args.variants[0]]
     for name, (out, grad) in results.items():
         print(f"{name}: output gap {(out - base_out).abs().max().item():.3g}, "
